@@ -1,0 +1,87 @@
+"""What every API handler shares: roles, request parsing with pydantic, and the OpenAPI metadata.
+
+A handler declares its roles and schemas once:
+
+    @bp.post("/stores")
+    @endpoint(roles=("admin",), body=StoreIn, summary="Create a store")
+    def create_store(body: StoreIn): ...
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from flask import g, request
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from core.errors import Forbidden, ValidationFailed
+from pos.auth import ROLES, principal_from_request
+
+PUBLIC = "public"
+M = TypeVar("M", bound=BaseModel)
+
+
+class Schema(BaseModel):
+    """Base for request bodies: unknown fields are refused, strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+@dataclass(frozen=True)
+class EndpointMeta:
+    roles: tuple[str, ...]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    summary: str
+
+
+def endpoint(
+    *,
+    roles: Iterable[str] | str,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    summary: str = "",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    allowed = (PUBLIC,) if roles == PUBLIC else tuple(roles)
+    unknown = set(allowed) - set(ROLES) - {PUBLIC}
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if allowed != (PUBLIC,):
+                g.principal = principal_from_request()
+                if g.principal.role not in allowed:
+                    raise Forbidden("role not allowed", role=g.principal.role)
+            if body is not None:
+                kwargs["body"] = parse_body(body)
+            if query is not None:
+                kwargs["query"] = parse(query, request.args.to_dict())
+            return view(*args, **kwargs)
+
+        wrapper.api_meta = EndpointMeta(allowed, body, query, summary)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def parse_body(model: type[M]) -> M:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationFailed("the body must be a JSON object", body="expected a JSON object")
+    return parse(model, data)
+
+
+def parse(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details: dict[str, str] = {}
+        for error in exc.errors(include_url=False, include_input=False):
+            field = ".".join(str(part) for part in error["loc"]) or "body"
+            details.setdefault(field, error["msg"])
+        raise ValidationFailed("invalid request", **details) from None

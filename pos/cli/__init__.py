@@ -1,0 +1,18 @@
+"""The `creditmart` console script. Each module adds its own command group to `main`."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+COMMAND_MODULES = ("pos.cli.database", "pos.cli.server", "pos.cli.users")
+
+
+@click.group()
+def main() -> None:
+    """creditmart: point of sale and points ledger for village credit supermarkets."""
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(main)

@@ -1,0 +1,26 @@
+"""Helpers every command uses to reach the configured database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from flask import Flask
+
+from core.db import UnitOfWork
+from pos import create_app
+from pos.config import ConfigError
+
+
+def make_app(**overrides: Any) -> Flask:
+    """The app for a command that needs the database but signs no tokens."""
+    overrides.setdefault("TESTING", False)
+    try:
+        return create_app({"SECRET_KEY": overrides.pop("SECRET_KEY", None) or "cli-no-tokens", "DEMO": True}
+                          | overrides)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def unit_of_work(app: Flask) -> UnitOfWork:
+    return UnitOfWork(app.extensions["creditmart.db"].session_factory)
