@@ -300,6 +300,33 @@ def set_reorder_level(session: Session, store_id: int, barcode: str, reorder_lev
 
 # ---- queries -----------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ProductStock:
+    """A product as the counter sees it: the product and, for a shop, its stock there."""
+
+    product: Product
+    store_id: int | None
+    qty: int
+    reorder_level: int
+
+    @property
+    def low(self) -> bool:
+        return self.qty < self.reorder_level
+
+
+def lookup(session: Session, code: str, store_id: int | None = None) -> ProductStock | None:
+    """The product with this scanned/typed code and its stock in `store_id`, in one indexed query; None when no
+    product has the code. A malformed code raises `InvalidBarcode`."""
+    query = (select(Product, StockLevel.qty, StockLevel.reorder_level)
+             .outerjoin(StockLevel, (StockLevel.product_id == Product.id) & (StockLevel.store_id == store_id))
+             .where(Product.barcode == validate_product_code(code)))
+    row = session.execute(query).first()
+    if row is None:
+        return None
+    product, qty, reorder_level = row
+    return ProductStock(product, store_id, qty or 0, reorder_level or 0)
+
+
 def level_of(session: Session, store_id: int, product_id: int) -> tuple[int, int]:
     """(qty, reorder_level) of a product in a shop; (0, 0) when it never had stock there."""
     row = session.execute(select(StockLevel.qty, StockLevel.reorder_level)
@@ -318,7 +345,7 @@ def stock_levels(session: Session, store_id: int, *, low_only: bool = False, aft
         query = query.where(Product.barcode > after)
     if limit is not None:
         query = query.limit(limit)
-    return [_level_view(level, product) for level, product in session.execute(query).tuples()]
+    return [_level_view(level, product) for level, product in session.execute(query)]
 
 
 def low_stock(session: Session, store_id: int) -> list[LevelView]:
@@ -345,7 +372,7 @@ def movements(session: Session, store_id: int, *, product_id: int | None = None,
         query = query.where(StockMovement.product_id == product_id)
     if before_id is not None:
         query = query.where(StockMovement.id < before_id)
-    return [_movement_view(m, p) for m, p in session.execute(query).tuples()]
+    return [_movement_view(m, p) for m, p in session.execute(query)]
 
 
 def check_levels(session: Session, store_id: int | None = None) -> list[LevelProblem]:
@@ -361,13 +388,13 @@ def check_levels(session: Session, store_id: int | None = None) -> list[LevelPro
         levels = levels.where(StockLevel.store_id == store_id)
         sums = sums.where(StockMovement.store_id == store_id)
         chain = chain.where(StockMovement.store_id == store_id)
-    cached = {(s, p): q for s, p, q in session.execute(levels).tuples()}
-    summed = {(s, p): int(q) for s, p, q in session.execute(sums).tuples()}
+    cached = {(s, p): q for s, p, q in session.execute(levels)}
+    summed = {(s, p): int(q) for s, p, q in session.execute(sums)}
     problems = [LevelProblem(s, p, "cached_level", summed.get((s, p), 0), cached.get((s, p), 0))
                 for s, p in sorted(cached.keys() | summed.keys())
                 if cached.get((s, p), 0) != summed.get((s, p), 0)]
     running: dict[tuple[int, int], int] = {}
-    for movement_id, s, p, delta, level_after in session.execute(chain).tuples():
+    for movement_id, s, p, delta, level_after in session.execute(chain):
         running[(s, p)] = running.get((s, p), 0) + delta
         if level_after != running[(s, p)]:
             problems.append(LevelProblem(s, p, "level_after", running[(s, p)], level_after, movement_id))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from pos.api import auth, health, openapi, stores
+from pos.api import auth, health, openapi, products, stock, stores
 
 BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp]
+BLUEPRINTS += [products.bp, stock.bp]  # inventory
 
 
 def register(app: Flask) -> None:

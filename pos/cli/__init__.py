@@ -7,6 +7,7 @@ import importlib
 import click
 
 COMMAND_MODULES = ("pos.cli.database", "pos.cli.server", "pos.cli.users")
+COMMAND_MODULES += ("pos.cli.inventory",)
 
 
 @click.group()
