@@ -32,11 +32,15 @@ def problem_text(problem: catalog.RowProblem, lang: str) -> str:
 
 
 def _run(work):  # type: ignore[no-untyped-def]
+    """One unit of work on the configured database; a domain refusal becomes a plain message and exit 1."""
+    app = make_app()
     try:
-        return unit_of_work(make_app()).run(work)
+        return unit_of_work(app).run(work)
     except DomainError as exc:
         details = ", ".join(f"{k}={v}" for k, v in exc.details.items())
         raise click.ClickException(f"{exc.code}: {exc} {details}".strip()) from None
+    finally:
+        app.extensions["creditmart.db"].engine.dispose()  # a command ends here: close its connections
 
 
 @click.group("catalog")
