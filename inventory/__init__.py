@@ -9,4 +9,5 @@ Modules:
 - `products`: create/update, price changes (history), lookup by barcode.
 - `stock`: receive, adjust, stocktake, donation in, transfer, sell, return, levels, value, check.
 - `catalog`: CSV import (all-or-nothing or partial) and export.
+- `errors`: InvalidBarcode, UnknownProduct, ProductExists, OutOfStock, AlreadyReturned (codes from API.md).
 """

@@ -30,7 +30,7 @@ from inventory.barcodes import validate_product_code
 from inventory.errors import InvalidBarcode
 from inventory.models import DEFAULT_UNIT, Product, ProductPrice, StockLevel
 from inventory.products import field_problems
-from inventory.stock import MAX_QTY
+from inventory.stock import MAX_QTY, insert_levels_if_absent
 
 COLUMNS = ("barcode", "name", "category", "points_price", "unit", "reorder_level")
 REQUIRED_COLUMNS = ("barcode", "name", "points_price")
@@ -259,7 +259,7 @@ def _set_reorder_levels(session: Session, store_id: int, rows: Sequence[CatalogR
         elif row.reorder_level is not None and current[pid] != row.reorder_level:
             updates.append({"b_pid": pid, "b_level": row.reorder_level, "b_at": at})
     if inserts:
-        session.execute(insert(levels), inserts)
+        session.execute(insert_levels_if_absent(session), inserts)  # a receipt may create one meanwhile
     if updates:
         # Only the reorder level: qty belongs to the movements. The version moves on, as for any change.
         session.execute(update(levels).where(levels.c.store_id == store_id, levels.c.product_id == bindparam("b_pid"))

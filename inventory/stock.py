@@ -478,17 +478,21 @@ def _select_for_update(session: Session, store_id: int, product_ids: list[int]) 
     return {level.product_id: level for level in session.scalars(query)}
 
 
-def _insert_levels_if_absent(session: Session, store_id: int, product_ids: list[int]) -> None:
-    # ON CONFLICT DO NOTHING: a concurrent transaction creating the same row makes us wait for it, not fail.
+def insert_levels_if_absent(session: Session) -> Any:
+    """INSERT INTO stock_levels ... ON CONFLICT DO NOTHING, for SQLite or PostgreSQL: a concurrent transaction
+    creating the same level row makes us wait for it and move on, instead of failing on the primary key."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
+    return insert(StockLevel.__table__).on_conflict_do_nothing(index_elements=["store_id", "product_id"])
+
+
+def _insert_levels_if_absent(session: Session, store_id: int, product_ids: list[int]) -> None:
     now = utcnow()
     rows = [{"store_id": store_id, "product_id": pid, "qty": 0, "version": 0, "reorder_level": 0, "updated_at": now}
             for pid in product_ids]
-    session.execute(insert(StockLevel).values(rows).on_conflict_do_nothing(index_elements=["store_id",
-                                                                                           "product_id"]))
+    session.execute(insert_levels_if_absent(session), rows)
 
 
 # ---- input shaping -----------------------------------------------------------------------------------------

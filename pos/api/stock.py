@@ -18,6 +18,7 @@ from core.errors import ValidationFailed
 from core.stores import Store, get_store_by_code
 from inventory import stock
 from inventory.models import ADJUSTMENT_REASONS
+from inventory.products import get_product
 from pos import db
 from pos.api.common import Schema, endpoint
 from pos.auth import current_principal
@@ -209,8 +210,6 @@ def value(query: StoreQuery):
 @bp.get("/stock/movements")
 @endpoint(roles=READERS, query=MovementsQuery, summary="A shop's stock movements, newest first")
 def list_movements(query: MovementsQuery):
-    from inventory.products import get_product
-
     store = shop_for(query.store)
     session = db.session()
     product_id = get_product(session, query.barcode).id if query.barcode else None
