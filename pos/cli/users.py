@@ -1,15 +1,28 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.db import UnitOfWork
 from core.errors import DomainError
 from core.stores import get_store_by_code
 from pos.auth import ROLES, Account, create_user, users_of
 from pos.cli.context import make_app, unit_of_work
+
+
+@contextmanager
+def database() -> Iterator[UnitOfWork]:
+    """The configured database for one command; its connections are closed when the command ends."""
+    app = make_app()
+    try:
+        yield unit_of_work(app)
+    finally:
+        app.extensions["creditmart.db"].engine.dispose()
 
 
 @click.group("user")
@@ -28,14 +41,14 @@ def add(username: str, role: str, store_code: str | None, password_stdin: bool) 
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    app = make_app()
 
     def work(session: Session) -> int:
         store = get_store_by_code(session, store_code) if store_code else None
         return create_user(session, username, password, role, store).id
 
     try:
-        user_id = unit_of_work(app).run(work)
+        with database() as uow:
+            user_id = uow.run(work)
     except DomainError as exc:
         raise click.ClickException(f"cannot add user {username!r}: {_explain(exc)}") from None
     except IntegrityError:
@@ -47,13 +60,13 @@ def add(username: str, role: str, store_code: str | None, password_stdin: bool) 
 @click.option("--store", "store_code", default=None, help="Only this shop's users.")
 def list_command(store_code: str | None) -> None:
     """List users: id, username, role, shop, active."""
-    app = make_app()
 
     def work(session: Session) -> list[Account]:
         return users_of(session, get_store_by_code(session, store_code).id if store_code else None)
 
     try:
-        accounts = unit_of_work(app).read(work)
+        with database() as uow:
+            accounts = uow.read(work)
     except DomainError as exc:
         raise click.ClickException(_explain(exc)) from None
     click.echo(f"{'id':>5}  {'username':<24} {'role':<12} {'store':<8} active")
