@@ -178,13 +178,13 @@ def add_user(session: Session, actor: Principal, username: str, password: str, r
 
 def list_users(session: Session, actor: Principal, store_code: str | None) -> list[Account]:
     """Admins see every user (or one shop's); a manager sees their own shop only."""
-    if actor.role != "admin":
-        if store_code is not None and store_code != actor.store_code:
-            raise Forbidden("another shop's users", store=store_code)
-        store_id = actor.store_id
-    else:
-        store_id = get_store_by_code(session, store_code).id if store_code else None
-    return users_of(session, store_id)
+    if actor.role == "admin":
+        return users_of(session, get_store_by_code(session, store_code).id if store_code else None)
+    if actor.role != "manager" or actor.store_id is None:
+        raise Forbidden("you may not list users", role=actor.role)
+    if store_code is not None and store_code != actor.store_code:
+        raise Forbidden("another shop's users", store=store_code)
+    return users_of(session, actor.store_id)
 
 
 def users_of(session: Session, store_id: int | None = None) -> list[Account]:
@@ -303,7 +303,9 @@ def principal_from_request() -> Principal:
         raise Unauthorized("malformed subject") from None
     from pos import db
 
-    principal = principal_for(db.session(), user_id, claims)
+    # A short read of its own, not the request's read session: on SQLite that session keeps one snapshot,
+    # and a handler that writes and then reads must not find it already opened before its write.
+    principal = db.unit_of_work().read(lambda session: principal_for(session, user_id, claims))
     for check in current_app.extensions.get("creditmart.token_checks", []):
         check(claims)  # hook for further checks
     return principal

@@ -231,3 +231,14 @@ def test_chosen_language_is_remembered_and_used_for_messages(api: Api) -> None:
 def test_unknown_language_is_400(api: Api, body: dict[str, Any]) -> None:
     error = assert_error(api.as_("clerk-dsc").put("/api/v1/auth/me/language", json=body), 400, "validation_error")
     assert error["details"]
+
+
+def test_authentication_leaves_the_request_read_session_unopened(app: Flask, api: Api) -> None:
+    """A handler that writes and then reads (SQLite: one snapshot per read session) sees its own write."""
+    from flask import g
+
+    token = api.token_for("clerk-dsc")
+    with app.test_request_context(ME, headers=bearer(token)):
+        principal = auth.principal_from_request()
+        assert principal.username == "clerk-dsc" and principal.store_code == "DSC"
+        assert "db_session" not in g
