@@ -1,28 +1,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import click
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.db import UnitOfWork
 from core.errors import DomainError
 from core.stores import get_store_by_code
 from pos.auth import ROLES, Account, create_user, users_of
-from pos.cli.context import make_app, unit_of_work
-
-
-@contextmanager
-def database() -> Iterator[UnitOfWork]:
-    """The configured database for one command; its connections are closed when the command ends."""
-    app = make_app()
-    try:
-        yield unit_of_work(app)
-    finally:
-        app.extensions["creditmart.db"].engine.dispose()
+from pos.cli.context import database
 
 
 @click.group("user")
