@@ -1,18 +1,49 @@
-"""The tablet pages (server-rendered Jinja, plain JS and CSS from pos/static)."""
+"""The tablet pages: server-rendered Jinja shells with plain JS and CSS from pos/static.
+
+Pages carry no data of their own; their scripts call the API with the user's token, so the API's
+role and shop checks are the only ones there are. Every user-supplied string reaches the page
+through `textContent` (or Jinja's autoescape), never as HTML.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, redirect, render_template, request, url_for
 
-from pos.i18n import catalog, negotiate
+from pos.i18n import LANGUAGES, catalog, negotiate
 
 bp = Blueprint("pages", __name__)
+
+# page name → (template, title key, roles that see it in the menu)
+PAGES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "home": ("home.html", "nav.home", ("admin", "auditor", "manager", "clerk", "coordinator")),
+}
+
+
+def page_language() -> str:
+    return negotiate(request.headers.get("Accept-Language"), request.cookies.get("lang"))
+
+
+def render_page(template: str, title_key: str, **context: object) -> str:
+    lang = page_language()
+    strings = catalog(lang)
+    return render_template(template, lang=lang, t=strings, title=strings.get(title_key, title_key),
+                           languages=LANGUAGES, nav=[(name, PAGES[name][1], PAGES[name][2]) for name in PAGES],
+                           **context)
 
 
 @bp.get("/")
 def index():
-    lang = negotiate(request.headers.get("Accept-Language"), request.cookies.get("lang"))
-    return render_template("index.html", lang=lang, t=catalog(lang))
+    return redirect(url_for("pages.home"))
+
+
+@bp.get("/login")
+def login():
+    return render_page("login.html", "nav.login")
+
+
+@bp.get("/home")
+def home():
+    return render_page("home.html", "nav.home")
 
 
 def init_app(app: Flask) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from pos.api import auth, health, openapi, products, stock, stores
+from pos.api import auth, health, openapi, products, stock, stores, users
 
-BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp]
+BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp, users.bp]
 BLUEPRINTS += [products.bp, stock.bp]  # inventory
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -24,3 +26,13 @@ def make_app(**overrides: Any) -> Flask:
 
 def unit_of_work(app: Flask) -> UnitOfWork:
     return UnitOfWork(app.extensions["creditmart.db"].session_factory)
+
+
+@contextmanager
+def database() -> Iterator[UnitOfWork]:
+    """The configured database for one command; its connections are closed when the command ends."""
+    app = make_app()
+    try:
+        yield unit_of_work(app)
+    finally:
+        app.extensions["creditmart.db"].engine.dispose()

@@ -24,10 +24,13 @@ def test_healthz_answers_when_the_database_does(client: FlaskClient) -> None:
     assert response.get_json()["status"] == "ok"
 
 
-def test_index_page_is_served_in_chinese_by_default(client: FlaskClient) -> None:
-    response = client.get("/")
-    assert response.status_code == 200
-    assert "信用超市" in response.get_data(as_text=True)
+def test_pages_are_served_in_chinese_by_default_and_english_on_request(client: FlaskClient) -> None:
+    assert client.get("/").status_code == 302
+    zh = client.get("/login").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in zh and "用户名" in zh
+    client.set_cookie("lang", "en")
+    en = client.get("/login").get_data(as_text=True)
+    assert '<html lang="en">' in en and "Username" in en
 
 
 def test_unknown_api_path_is_404_in_error_shape(client: FlaskClient) -> None:

@@ -1,0 +1,1 @@
+"""Points: accounts, the append-only journal, members and cards."""
