@@ -17,10 +17,11 @@ from xml.dom import minidom
 from core.text import normalise_scan
 from inventory.errors import InvalidBarcode
 
-# Lengths of the codes we accept as products; member cards are issued with other lengths (10 or 16 digits),
+# Lengths of the codes we accept as products; member cards are issued with another length (16 digits),
 # so a scan is told apart by its shape alone.
 EAN13, EAN8, UPCA = 13, 8, 12
 PRODUCT_CODE_LENGTHS = frozenset({EAN13, EAN8, UPCA})
+GOODS_SHAPE_LENGTHS = PRODUCT_CODE_LENGTHS | {14}  # GTIN-14 on cartons: goods, though not sold by that code
 # GS1 keeps prefixes 20-29 for in-store use: they never clash with a manufacturer's code.
 IN_STORE_PREFIXES = frozenset(str(n) for n in range(20, 30))
 INTERNAL_PREFIX = "20"
@@ -71,13 +72,14 @@ def is_valid_product_code(raw: str) -> bool:
 
 
 def looks_like_product_code(raw: str) -> bool:
-    """Whether a scan has the shape of a product barcode (digits, 8/12/13 long), check digit aside.
+    """Whether a scan has the shape of goods (digits, 8/12/13 long, or 14 for a carton), check digit aside.
 
-    The counter uses this to tell goods from member cards, whose numbers have other lengths; a product code with
-    a wrong check digit still goes to the product lookup and is refused there as `invalid_barcode`.
+    The counter uses this to tell goods from member cards (16 digits, ledger/cards.py). A product code with a wrong
+    check digit, or a carton's GTIN-14, still goes to the product lookup and is refused there as `invalid_barcode`
+    with the reason, which tells the clerk more than "unknown card" would.
     """
     code = normalise_code(raw)
-    return bool(_ASCII_DIGITS.fullmatch(code)) and len(code) in PRODUCT_CODE_LENGTHS
+    return bool(_ASCII_DIGITS.fullmatch(code)) and len(code) in GOODS_SHAPE_LENGTHS
 
 
 def barcode_kind(code: str) -> Kind:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.errors import DomainError
 from core.stores import Store, get_store_by_code
 from inventory import catalog, stock
-from pos.cli.context import make_app, unit_of_work
+from pos.cli.context import database
 from pos.i18n import negotiate, translate
 
 ACTOR = "cli"
@@ -33,14 +33,12 @@ def problem_text(problem: catalog.RowProblem, lang: str) -> str:
 
 def _run(work):  # type: ignore[no-untyped-def]
     """One unit of work on the configured database; a domain refusal becomes a plain message and exit 1."""
-    app = make_app()
     try:
-        return unit_of_work(app).run(work)
+        with database() as uow:
+            return uow.run(work)
     except DomainError as exc:
         details = ", ".join(f"{k}={v}" for k, v in exc.details.items())
         raise click.ClickException(f"{exc.code}: {exc} {details}".strip()) from None
-    finally:
-        app.extensions["creditmart.db"].engine.dispose()  # a command ends here: close its connections
 
 
 @click.group("catalog")

@@ -100,11 +100,18 @@ def test_any_single_wrong_digit_is_caught(body: str, position: int, shift: int) 
 @pytest.mark.parametrize(("raw", "expected"), [
     ("6920244418529", True), ("6920244418528", True),  # shape only: a bad check digit is refused later
     ("96385074", True), ("036000291452", True), ("６９２０２４４４１８５２９\n", True),
+    ("69202444185290", True),  # a carton's GTIN-14: goods, refused at lookup with the reason
     ("1234567890", False), ("1234567890123456", False),  # member card lengths
     ("ABC", False), ("", False), ("69202444185X9", False),
 ])
 def test_looks_like_product_code_tells_goods_from_cards(raw: str, expected: bool) -> None:
     assert looks_like_product_code(raw) is expected
+
+
+def test_no_member_card_looks_like_goods() -> None:
+    from ledger.cards import new_card_number
+
+    assert not any(looks_like_product_code(new_card_number()) for _ in range(100))
 
 
 def test_internal_codes_are_valid_in_store_ean13() -> None:
