@@ -50,8 +50,12 @@ def load_users(session: Session, logins: list[tuple[str, str, str, str]]) -> Non
 
 
 Loader = Callable[[Session, list[tuple[str, str, str, str]]], None]
-DEMO_LOADERS: list[Loader] = [load_stores, load_users]
-DEMO_LOADERS.append(load_demo_catalog)  # goods and opening stock (inventory)
+# One loader a line, in order: parallel work adds its own line (git union merge, see .gitattributes).
+DEMO_LOADERS: list[Loader] = [
+    load_stores,
+    load_users,
+    load_demo_catalog,  # goods and opening stock (inventory)
+]
 
 
 def load_demo(session: Session) -> list[tuple[str, str, str, str]] | None:

@@ -6,8 +6,13 @@ import importlib
 
 import click
 
-COMMAND_MODULES = ("pos.cli.database", "pos.cli.server", "pos.cli.users")
-COMMAND_MODULES += ("pos.cli.inventory",)
+# One module a line: parallel work adds its own line (merged with git's union driver, see .gitattributes).
+COMMAND_MODULES = (
+    "pos.cli.database",
+    "pos.cli.server",
+    "pos.cli.users",
+    "pos.cli.inventory",
+)
 
 
 @click.group()
