@@ -290,7 +290,7 @@ def list_jobs(session: Session, store_id: int, status: str | None = None, limit:
 def queue_summary(session: Session, store_id: int) -> dict[str, Any]:
     """Counts by status and the latest times: enough for the tablet to tell whether printing works."""
     counts = dict(session.execute(select(PrintJob.status, func.count()).where(PrintJob.store_id == store_id)
-                                  .group_by(PrintJob.status)).tuples().all())
+                                  .group_by(PrintJob.status)).all())
     last_printed = session.scalar(select(func.max(PrintJob.printed_at)).where(PrintJob.store_id == store_id))
     last_claimed = session.scalar(select(func.max(PrintJob.claimed_at)).where(PrintJob.store_id == store_id))
     last_failed = session.scalar(select(PrintJob).where(PrintJob.store_id == store_id,

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import tempfile
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -266,13 +267,27 @@ def _first_line(exc: BaseException) -> str:
     return " ".join(text.split())[:300]
 
 
+class _Network(Network):  # type: ignore[misc]
+    """python-escpos's Network printer, connecting with `socket.create_connection`, which closes the socket when
+    the connection fails (the library's own open() leaves it to the garbage collector)."""
+
+    def open(self, raise_not_found: bool = True) -> None:
+        if self._device:
+            self.close()
+        try:
+            self.device = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        except OSError as exc:
+            self.device = None
+            raise DeviceNotFoundError(f"Could not open socket for {self.host}: {exc}") from exc
+
+
 class TcpDriver(Driver):
     """A raw TCP port (9100). Before sending, asks the printer for its status (DLE EOT 1): a printer that accepted
     the connection but does not read (busy with another client, hung) gives no answer within the timeout and the
     job stays queued, with nothing sent. Afterwards it asks again, to know the job went through."""
 
     def make_printer(self) -> Network:
-        return Network(host=self.url.host, port=self.url.port, timeout=self.url.timeout)
+        return _Network(host=self.url.host, port=self.url.port, timeout=self.url.timeout)
 
     def send(self, payload: bytes, job_name: str = "creditmart") -> None:
         printer = self.make_printer()
@@ -405,7 +420,8 @@ class FileDriver(Driver):
         directory = self.directory
         if directory.is_dir() and os.access(directory, os.W_OK):
             return PrinterStatus(self.url.url, online=True, detail=f"writes each job to a file in {directory}")
-        if not directory.exists() and os.access(_existing_parent(directory), os.W_OK):
+        parent = _existing_parent(directory)
+        if not directory.exists() and parent.is_dir() and os.access(parent, os.W_OK):
             return PrinterStatus(self.url.url, online=True, detail=f"will create {directory} on the first job")
         return PrinterStatus(self.url.url, online=False, detail=f"cannot write in {directory}")
 
@@ -458,8 +474,12 @@ def printer_options(url: str) -> PrinterOptions:
     return parse_printer_url(url).options
 
 
-def printer_status(url: str) -> PrinterStatus:
-    return open_driver(url).status()
+def printer_status(url: str, timeout: float | None = None) -> PrinterStatus:
+    """Asks the printer, waiting at most `timeout` seconds per question (default: the URL's own timeout)."""
+    parsed = parse_printer_url(url)
+    if timeout is not None:
+        parsed = replace(parsed, timeout=min(parsed.timeout, timeout))
+    return open_driver(parsed).status()
 
 
 def send_to_printer(url: str, payload: bytes, job_name: str = "creditmart") -> None:

@@ -128,6 +128,7 @@ class PrintWorker:
             return Outcome("retry" if retry_at else "failed", job, error, retry_at, wait)
         self.store.succeeded(job, now or self.clock())
         self.consecutive_failures = 0
+        log.info("printed %s %s (attempt %d)", job.kind, job.id, job.attempts)
         return Outcome("printed", job)
 
     def run_until_idle(self, limit: int = 10_000) -> list[Outcome]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from pos.api import auth, health, openapi, stores
+from pos.api import auth, health, openapi, print_jobs, stores
 
-BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp]
+BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp, print_jobs.bp]
 
 
 def register(app: Flask) -> None:
