@@ -271,6 +271,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _job_data(data: bytes) -> bytes:
+    return bytes(data).replace(b"\x10\x04\x01", b"").replace(b"\x10\x04\x04", b"")
+
+
 def _stop_listening(server: socket.socket) -> None:
     """Wakes the thread blocked in accept() (closing alone does not, on Linux), then closes."""
     try:
@@ -284,8 +288,9 @@ class FakePrinter:
     """A raw-port printer that serves one client at a time, answers DLE EOT status requests, and records each
     connection's bytes as one job. `paper` is "ok", "low" or "out" (out: it reports offline, as real ones do)."""
 
-    def __init__(self, port: int = 0, *, paper: str = "ok") -> None:
+    def __init__(self, port: int = 0, *, paper: str = "ok", runs_out_during_job: bool = False) -> None:
         self.paper = paper
+        self.runs_out_during_job = runs_out_during_job  # answers "out of paper" once it has taken job data
         self.connections: list[bytes] = []
         self.changed = threading.Condition()
         self._server = socket.socket()
@@ -303,7 +308,7 @@ class FakePrinter:
     @property
     def jobs(self) -> list[bytes]:
         """Connections that carried more than status requests."""
-        return [data for data in self.connections if data.replace(b"\x10\x04\x01", b"").replace(b"\x10\x04\x04", b"")]
+        return [data for data in self.connections if _job_data(data)]
 
     def _answer(self, request: int) -> int:
         if request == 4:
@@ -329,6 +334,8 @@ class FakePrinter:
                     received += chunk
                     position = received.find(b"\x10\x04", start)
                     while position != -1 and position + 2 < len(received):
+                        if self.runs_out_during_job and _job_data(received[:position]):
+                            self.paper = "out"
                         conn.sendall(bytes([self._answer(received[position + 2])]))
                         position = received.find(b"\x10\x04", position + 3)
             with self.changed:

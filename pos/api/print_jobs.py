@@ -123,8 +123,8 @@ def test_page(body: TestPageIn):
         store = session.get(Store, store_id)
         assert store is not None
         now = utcnow()
-        page = TestPage(printed_at=now, printer=settings.printer if settings.local_printer else "print agent",
-                        store_name=store.name)
+        printer = settings.printer.split("?")[0] if settings.local_printer else "打印代理 print agent"
+        page = TestPage(printed_at=now, printer=printer, store_name=store.name)
         job = enqueue_document(session, store_id, page, settings=settings, now=now)
         return {"job_id": str(job.id), "status": job.status}, 201
 

@@ -207,7 +207,7 @@ def printer_test(printer: str, width: str, store_name: str) -> None:
         driver = open_driver(printer)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    page = TestPage(printed_at=utcnow(), printer=printer, store_name=store_name)
+    page = TestPage(printed_at=utcnow(), printer=printer.split("?")[0], store_name=store_name)
     payload = render_test_page(page, int(width), driver.options)
     try:
         driver.send(payload, "creditmart-test-page")
