@@ -151,9 +151,10 @@ class PrintWorker:
         while not self._stopping.is_set():
             try:
                 outcome = self.run_once()
-            except Exception:  # the store is unreachable (database, server): keep trying, slower
+            except Exception as exc:  # the store is unreachable (database, server): keep trying, slower
                 self.consecutive_failures += 1
-                log.exception("print worker %s: the job store failed", self.name)
+                log.warning("print worker %s: the job store failed: %s", self.name, short_error(exc))
+                log.debug("job store failure", exc_info=True)
                 outcome = Outcome("idle", wait=self.policy.delay(self.consecutive_failures).total_seconds())
             if outcome.kind == "printed":
                 continue

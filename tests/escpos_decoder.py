@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 ESC, GS, FS, DLE, LF = 0x1B, 0x1D, 0x1C, 0x10, 0x0A
@@ -238,7 +239,7 @@ def decode(data: bytes) -> Decoded:
     return out
 
 
-def assert_prints_well(data: bytes, paper_mm: int, expected: list[str] = ()) -> Decoded:  # type: ignore[assignment]
+def assert_prints_well(data: bytes, paper_mm: int, expected: Sequence[str] = ()) -> Decoded:
     """The checks every document must pass: decodes cleanly, Chinese mode set after every reset, every line fits
     the paper, no `?` or replacement character stands for a character, and the expected texts are there."""
     doc = decode(data)
