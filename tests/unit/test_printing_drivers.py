@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -145,10 +144,8 @@ def test_tcp_printer_out_of_paper_gets_nothing() -> None:
 
 def test_tcp_refused_connection_is_unavailable_and_offline() -> None:
     url = f"tcp://127.0.0.1:{free_port()}?timeout=2"
-    started = time.monotonic()
-    with pytest.raises(PrinterUnavailable, match="cannot connect"):
+    with pytest.raises(PrinterUnavailable, match="cannot connect.*refused"):
         open_driver(url).send(PAYLOAD)
-    assert time.monotonic() - started < 2  # refused at once, no waiting for a timeout
     status = printer_status(url)
     assert (status.online, status.state) == (False, "offline")
 
