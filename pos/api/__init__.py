@@ -17,6 +17,9 @@ BLUEPRINT_MODULES = (
     "pos.api.products",
     "pos.api.stock",
 )
+from pos.api import auth, health, openapi, print_jobs, stores
+
+BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp, print_jobs.bp]
 
 
 def register(app: Flask) -> None:
