@@ -16,10 +16,8 @@ BLUEPRINT_MODULES = (
     "pos.api.users",
     "pos.api.products",
     "pos.api.stock",
+    "pos.api.print_jobs",
 )
-from pos.api import auth, health, openapi, print_jobs, stores
-
-BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp, print_jobs.bp]
 
 
 def register(app: Flask) -> None:
