@@ -8,6 +8,7 @@ MODEL_MODULES = (
     "core.stores",
     "pos.auth",
     "pos.idempotency",
+    "ledger.models",
 )
 
 
