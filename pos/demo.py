@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.stores import Store, create_store
 from pos.auth import create_user
+from pos.cli.members import load_demo_members
 
 
 def demo_csv(name: str) -> list[dict[str, str]]:
@@ -50,6 +51,7 @@ def load_users(session: Session, logins: list[tuple[str, str, str, str]]) -> Non
 
 Loader = Callable[[Session, list[tuple[str, str, str, str]]], None]
 DEMO_LOADERS: list[Loader] = [load_stores, load_users]
+DEMO_LOADERS.append(load_demo_members)  # sample members in their shops, with their cards (members)
 
 
 def load_demo(session: Session) -> list[tuple[str, str, str, str]] | None:

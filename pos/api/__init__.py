@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from pos.api import auth, health, openapi, stores, users
+from pos.api import auth, health, members, openapi, stores, users
 
-BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp, users.bp]
+BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp, users.bp, members.bp]
 
 
 def register(app: Flask) -> None:
