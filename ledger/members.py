@@ -300,7 +300,7 @@ def resolve_card(session: Session, raw: str, *, store_id: int | None = None) -> 
     ).one_or_none()
     if row is None:
         raise UnknownCard("no card with this number", reason="not_issued")
-    member, card = row.tuple()
+    member, card = row
     if store_id is not None and member.store_id != store_id:
         raise Forbidden("another shop's member", reason="other_store")
     if card.status == BLOCKED:
