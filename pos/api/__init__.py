@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from pos.api import auth, health, openapi, stores
+from pos.api import auth, health, ledger, openapi, stores
 
-BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp]
+BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp, ledger.bp]
 
 
 def register(app: Flask) -> None:

@@ -6,7 +6,7 @@ import importlib
 
 import click
 
-COMMAND_MODULES = ("pos.cli.database", "pos.cli.server", "pos.cli.users")
+COMMAND_MODULES = ("pos.cli.database", "pos.cli.server", "pos.cli.users", "pos.cli.ledger")
 
 
 @click.group()
