@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.stores import Store, create_store
 from pos.auth import create_user
+from pos.cli.inventory import load_demo_catalog
 from pos.cli.members import load_demo_members
 
 
@@ -50,8 +51,13 @@ def load_users(session: Session, logins: list[tuple[str, str, str, str]]) -> Non
 
 
 Loader = Callable[[Session, list[tuple[str, str, str, str]]], None]
-DEMO_LOADERS: list[Loader] = [load_stores, load_users]
-DEMO_LOADERS.append(load_demo_members)  # sample members in their shops, with their cards (members)
+# One loader a line, in order: parallel work adds its own line (git union merge, see .gitattributes).
+DEMO_LOADERS: list[Loader] = [
+    load_stores,
+    load_users,
+    load_demo_catalog,  # goods and opening stock (inventory)
+    load_demo_members,  # sample members in their shops, with their cards (members)
+]
 
 
 def load_demo(session: Session) -> list[tuple[str, str, str, str]] | None:

@@ -8,6 +8,8 @@ MODEL_MODULES = (
     "core.stores",
     "pos.auth",
     "pos.idempotency",
+    "inventory.models",
+    "pos.print_jobs",
     "ledger.models",
     "ledger.members",
 )

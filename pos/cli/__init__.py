@@ -6,7 +6,15 @@ import importlib
 
 import click
 
-COMMAND_MODULES = ("pos.cli.database", "pos.cli.server", "pos.cli.users", "pos.cli.members")
+# One module a line: parallel work adds its own line (merged with git's union driver, see .gitattributes).
+COMMAND_MODULES = (
+    "pos.cli.database",
+    "pos.cli.server",
+    "pos.cli.users",
+    "pos.cli.inventory",
+    "pos.cli.printing",
+    "pos.cli.members",
+)
 
 
 @click.group()
