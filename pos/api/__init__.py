@@ -17,6 +17,9 @@ BLUEPRINT_MODULES = (
     "pos.api.products",
     "pos.api.stock",
 )
+from pos.api import auth, health, members, openapi, stores, users
+
+BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp, users.bp, members.bp]
 
 
 def register(app: Flask) -> None:

@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "pos.cli.users",
     "pos.cli.inventory",
 )
+COMMAND_MODULES = ("pos.cli.database", "pos.cli.server", "pos.cli.users", "pos.cli.members")
 
 
 @click.group()
