@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "inventory.models",
     "ledger.models",
     "ledger.members",
+    "ledger.earning",
 )
 
 
