@@ -12,6 +12,9 @@ MODEL_MODULES = (
     "pos.print_jobs",
     "ledger.models",
     "ledger.members",
+    "ledger.models",
+    "ledger.members",
+    "ledger.earning",
 )
 
 

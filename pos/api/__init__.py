@@ -19,6 +19,7 @@ BLUEPRINT_MODULES = (
     "pos.api.print_jobs",
     "pos.api.members",
     "pos.api.ledger",
+    "pos.api.members",
 )
 
 
