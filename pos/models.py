@@ -12,8 +12,6 @@ MODEL_MODULES = (
     "pos.print_jobs",
     "ledger.models",
     "ledger.members",
-    "ledger.models",
-    "ledger.members",
     "ledger.earning",
 )
 

@@ -19,7 +19,6 @@ BLUEPRINT_MODULES = (
     "pos.api.print_jobs",
     "pos.api.members",
     "pos.api.ledger",
-    "pos.api.members",
 )
 
 

@@ -15,7 +15,6 @@ COMMAND_MODULES = (
     "pos.cli.printing",
     "pos.cli.members",
     "pos.cli.ledger",
-    "pos.cli.members",
 )
 
 
