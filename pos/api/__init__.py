@@ -6,7 +6,6 @@ import importlib
 
 from flask import Blueprint, Flask
 
-
 # One module a line: parallel work adds its own line (merged with git's union driver, see .gitattributes).
 BLUEPRINT_MODULES = (
     "pos.api.auth",
