@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "ledger.models",
     "ledger.members",
     "ledger.earning",
+    "pos.sales",
 )
 
 

@@ -19,6 +19,8 @@ BLUEPRINT_MODULES = (
     "pos.api.print_jobs",
     "pos.api.members",
     "pos.api.ledger",
+    "pos.api.sales",
+    "pos.api.shifts",
 )
 
 
