@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "ledger.members",
     "ledger.earning",
     "pos.sales",
+    "pos.bureau.models",
 )
 
 

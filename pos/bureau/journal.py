@@ -1,0 +1,166 @@
+"""SQL building blocks over the ledger's tables that the bureau's reports share.
+
+A transfer's two sides are its debit and credit account; a *holder* is a member's or an organisation's
+account (what members hold is the outstanding), every other account is a system account (the programme, the
+donation fund, the adjustments account, one redemption sink per shop). The reports classify a transfer's
+sides against the short list of system accounts, which is far cheaper than joining the accounts table for a
+million transfers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, select, values
+from sqlalchemy import Integer as SAInteger
+from sqlalchemy import column as sa_column
+
+from core.stores import Store
+from ledger.models import HOLDER_KINDS, SYSTEM_KINDS, Account, Transfer
+
+transfers = Transfer.__table__
+accounts = Account.__table__
+stores_table = Store.__table__
+
+CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Sides:
+    """Expressions that classify a transfer's sides (see the module docstring)."""
+
+    system_ids: tuple[int, ...]
+
+    @property
+    def debit_is_system(self) -> Any:
+        return transfers.c.debit_account_id.in_(self.system_ids)
+
+    @property
+    def credit_is_system(self) -> Any:
+        return transfers.c.credit_account_id.in_(self.system_ids)
+
+    def holder_effect(self) -> Any:
+        """What the transfer does to holders' accounts together: +amount into one, -amount out of one."""
+        t = transfers
+        return (case((self.credit_is_system, 0), else_=t.c.amount)
+                - case((self.debit_is_system, 0), else_=t.c.amount))
+
+    def holder(self) -> Any:
+        """The holder side's account (the debit side when both are holders; None when neither is)."""
+        t = transfers
+        return case((self.debit_is_system, case((self.credit_is_system, None), else_=t.c.credit_account_id)),
+                    else_=t.c.debit_account_id)
+
+    def holder_version(self) -> Any:
+        t = transfers
+        return case((self.debit_is_system, t.c.credit_version), else_=t.c.debit_version)
+
+    def holder_signed(self) -> Any:
+        t = transfers
+        return case((self.debit_is_system, t.c.amount), else_=-t.c.amount)
+
+    def both_holders(self) -> Any:
+        return and_(~self.debit_is_system, ~self.credit_is_system)
+
+
+def sides(conn: Connection) -> Sides:
+    ids = conn.execute(select(accounts.c.id).where(accounts.c.kind.in_(SYSTEM_KINDS)).order_by(accounts.c.id))
+    return Sides(tuple(ids.scalars()))
+
+
+@dataclass(frozen=True)
+class HolderAccount:
+    id: int
+    kind: str
+    store_id: int | None
+    balance: int  # cached on the account row
+    version: int
+    journal_balance: int  # balance after the entry at the cached version (0 with no entries)
+    has_later_entry: bool  # an entry exists past the cached version
+    last_seq: int | None  # the transfer of the entry at the cached version
+
+    @property
+    def agrees(self) -> bool:
+        return self.balance == self.journal_balance and not self.has_later_entry
+
+
+def holder_accounts(conn: Connection, store_ids: Sequence[int | None] | None) -> dict[int, HolderAccount]:
+    """Every holder's account (of the given home shops; None in the list means accounts of no shop), with
+    what the journal says its balance is: the balance after its entry at the cached version, found through the
+    statement indexes (debit_account_id, debit_version) / (credit_account_id, credit_version)."""
+    a = accounts
+    d, c = transfers.alias("d"), transfers.alias("c")
+    dn, cn = transfers.alias("dn"), transfers.alias("cn")
+    query = (
+        select(a.c.id, a.c.kind, a.c.store_id, a.c.balance, a.c.version, d.c.debit_balance_after,
+               c.c.credit_balance_after, dn.c.seq, cn.c.seq, d.c.seq, c.c.seq)
+        .select_from(
+            a.outerjoin(d, and_(d.c.debit_account_id == a.c.id, d.c.debit_version == a.c.version))
+            .outerjoin(c, and_(c.c.credit_account_id == a.c.id, c.c.credit_version == a.c.version))
+            .outerjoin(dn, and_(dn.c.debit_account_id == a.c.id, dn.c.debit_version == a.c.version + 1))
+            .outerjoin(cn, and_(cn.c.credit_account_id == a.c.id, cn.c.credit_version == a.c.version + 1)))
+        .where(a.c.kind.in_(HOLDER_KINDS))
+    )
+    if store_ids is not None:
+        query = query.where(store_filter(a.c.store_id, store_ids))
+    out: dict[int, HolderAccount] = {}
+    for (account_id, kind, store_id, bal, version, debit_after, credit_after, next_d, next_c, seq_d,
+         seq_c) in conn.execute(query):
+        journal = debit_after if debit_after is not None else credit_after
+        out[account_id] = HolderAccount(account_id, kind, store_id, int(bal), int(version),
+                                        0 if journal is None else int(journal),
+                                        next_d is not None or next_c is not None,
+                                        seq_d if seq_d is not None else seq_c)
+    return out
+
+
+def store_filter(column: Any, store_ids: Sequence[int | None]) -> Any:
+    ids = [s for s in store_ids if s is not None]
+    condition = column.in_(ids)
+    return condition | column.is_(None) if None in store_ids else condition
+
+
+def balances_at(conn: Connection, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """The balance after each (account, version) entry, through the statement indexes; missing ones are
+    left out of the answer."""
+    pairs = sorted(set(wanted))
+    out: dict[tuple[int, int], int] = {}
+    for chunk in _chunks(pairs, CHUNK):
+        want = values(sa_column("acc", SAInteger), sa_column("ver", SAInteger), name="want").data(list(chunk)).cte()
+        t = transfers
+        for side_account, side_version, side_after in (
+                (t.c.debit_account_id, t.c.debit_version, t.c.debit_balance_after),
+                (t.c.credit_account_id, t.c.credit_version, t.c.credit_balance_after)):
+            query = (select(side_account, side_version, side_after)
+                     .select_from(want.join(t, and_(side_account == want.c.acc, side_version == want.c.ver))))
+            for account_id, version, bal in conn.execute(query):
+                out[(account_id, version)] = int(bal)
+    return out
+
+
+def account_entries(conn: Connection, account_id: int, *, from_version: int, limit: int = 500
+                    ) -> list[tuple[int, int, int, int]]:
+    """(version, seq, signed amount, balance after) of an account's entries from `from_version` on."""
+    t = transfers
+    rows: list[tuple[int, int, int, int]] = []
+    for side_account, side_version, side_after, signed in (
+            (t.c.debit_account_id, t.c.debit_version, t.c.debit_balance_after, -t.c.amount),
+            (t.c.credit_account_id, t.c.credit_version, t.c.credit_balance_after, t.c.amount)):
+        query = (select(side_version, t.c.seq, signed, side_after)
+                 .where(side_account == account_id, side_version >= from_version)
+                 .order_by(side_version).limit(limit))
+        rows.extend((int(v), int(s), int(a), int(b)) for v, s, a, b in conn.execute(query))
+    rows.sort()
+    return rows[:limit]
+
+
+def store_names(conn: Connection) -> dict[int, tuple[str, str]]:
+    return {row.id: (row.code, row.name) for row in conn.execute(
+        select(stores_table.c.id, stores_table.c.code, stores_table.c.name).order_by(stores_table.c.code))}
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
