@@ -20,9 +20,19 @@ down_revision = "0008"
 branch_labels = None
 depends_on = None
 
-FLOWS_COLUMNS = ["store_id", "code", "debit_account_id", "debit_version", "credit_account_id", "credit_version",
-                 "amount", "reverses_seq", "seq"]
-CONTRIBUTION_COLUMNS = ["transfer_seq", "store_id", "category_id", "points"]
+# Covering indexes for the reports (see pos/bureau/models.py): name, table, columns.
+INDEXES = [
+    ("ix_ledger_transfers_bureau_flows", "ledger_transfers",
+     ["store_id", "code", "debit_account_id", "credit_account_id", "amount", "reverses_seq", "seq"]),
+    ("ix_ledger_transfers_bureau_credit_flows", "ledger_transfers",
+     ["store_id", "code", "credit_account_id", "amount", "seq"]),
+    ("ix_contributions_bureau_categories", "contributions",
+     ["store_id", "category_id", "kind", "transfer_seq", "points"]),
+    ("ix_sales_bureau_transfer", "sales", ["store_id", "transfer_seq", "id"]),
+    ("ix_sales_bureau_created", "sales", ["store_id", "created_at", "points_total"]),
+    ("ix_sale_lines_bureau", "sale_lines", ["sale_id", "qty", "points"]),
+    ("ix_stock_movements_bureau", "stock_movements", ["store_id", "kind", "product_id", "at", "qty_delta"]),
+]
 
 
 def create_triggers() -> None:
@@ -91,15 +101,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bureau_verify_runs")),
     )
     op.create_index(op.f("ix_bureau_verify_runs_started_at"), "bureau_verify_runs", ["started_at"], unique=False)
-    op.create_index("ix_ledger_transfers_bureau_flows", "ledger_transfers", FLOWS_COLUMNS, unique=False)
-    op.create_index("ix_contributions_bureau_transfer", "contributions", CONTRIBUTION_COLUMNS, unique=False)
+    for name, table, columns in INDEXES:
+        op.create_index(name, table, columns, unique=False)
     create_triggers()
 
 
 def downgrade() -> None:
     drop_triggers()
-    op.drop_index("ix_contributions_bureau_transfer", table_name="contributions")
-    op.drop_index("ix_ledger_transfers_bureau_flows", table_name="ledger_transfers")
+    for name, table, _columns in reversed(INDEXES):
+        op.drop_index(name, table_name=table)
     op.drop_index(op.f("ix_bureau_verify_runs_started_at"), table_name="bureau_verify_runs")
     op.drop_table("bureau_verify_runs")
     op.drop_index(op.f("ix_checkpoints_signed_at"), table_name="checkpoints")

@@ -2,9 +2,7 @@
 
 A transfer's two sides are its debit and credit account; a *holder* is a member's or an organisation's
 account (what members hold is the outstanding), every other account is a system account (the programme, the
-donation fund, the adjustments account, one redemption sink per shop). The reports classify a transfer's
-sides against the short list of system accounts, which is far cheaper than joining the accounts table for a
-million transfers.
+donation fund, the adjustments account, one redemption sink per shop).
 """
 
 from __future__ import annotations
@@ -13,12 +11,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, select, values
+from sqlalchemy import Connection, and_, case, func, select, values
 from sqlalchemy import Integer as SAInteger
 from sqlalchemy import column as sa_column
 
 from core.stores import Store
-from ledger.models import HOLDER_KINDS, SYSTEM_KINDS, Account, Transfer
+from ledger.models import HOLDER_KINDS, Account, Transfer
 
 transfers = Transfer.__table__
 accounts = Account.__table__
@@ -27,47 +25,11 @@ stores_table = Store.__table__
 CHUNK = 2000
 
 
-@dataclass(frozen=True)
-class Sides:
-    """Expressions that classify a transfer's sides (see the module docstring)."""
-
-    system_ids: tuple[int, ...]
-
-    @property
-    def debit_is_system(self) -> Any:
-        return transfers.c.debit_account_id.in_(self.system_ids)
-
-    @property
-    def credit_is_system(self) -> Any:
-        return transfers.c.credit_account_id.in_(self.system_ids)
-
-    def holder_effect(self) -> Any:
-        """What the transfer does to holders' accounts together: +amount into one, -amount out of one."""
-        t = transfers
-        return (case((self.credit_is_system, 0), else_=t.c.amount)
-                - case((self.debit_is_system, 0), else_=t.c.amount))
-
-    def holder(self) -> Any:
-        """The holder side's account (the debit side when both are holders; None when neither is)."""
-        t = transfers
-        return case((self.debit_is_system, case((self.credit_is_system, None), else_=t.c.credit_account_id)),
-                    else_=t.c.debit_account_id)
-
-    def holder_version(self) -> Any:
-        t = transfers
-        return case((self.debit_is_system, t.c.credit_version), else_=t.c.debit_version)
-
-    def holder_signed(self) -> Any:
-        t = transfers
-        return case((self.debit_is_system, t.c.amount), else_=-t.c.amount)
-
-    def both_holders(self) -> Any:
-        return and_(~self.debit_is_system, ~self.credit_is_system)
-
-
-def sides(conn: Connection) -> Sides:
-    ids = conn.execute(select(accounts.c.id).where(accounts.c.kind.in_(SYSTEM_KINDS)).order_by(accounts.c.id))
-    return Sides(tuple(ids.scalars()))
+def holder_homes(conn: Connection) -> dict[int, int | None]:
+    """Every holder's account (a member's, an organisation's) → its home shop (None: of no shop). Every other
+    account is a system account."""
+    query = select(accounts.c.id, accounts.c.store_id).where(accounts.c.kind.in_(HOLDER_KINDS))
+    return {account_id: store_id for account_id, store_id in conn.execute(query)}
 
 
 @dataclass(frozen=True)
@@ -140,20 +102,67 @@ def balances_at(conn: Connection, wanted: Iterable[tuple[int, int]]) -> dict[tup
     return out
 
 
-def account_entries(conn: Connection, account_id: int, *, from_version: int, limit: int = 500
+def balances_at_cuts(conn: Connection, cuts: Sequence[int], holders: dict[int, HolderAccount]
+                     ) -> dict[int, dict[int, int]]:
+    """Each holder's balance after its last entry at or before each cut seq, as the journal recorded it.
+
+    An account's version at a cut is its highest version among the entries up to the cut, on either side; one
+    pass over each side's statement index (SQLite reads the seq from the index itself, the rowid) gives it for
+    every account, then the balances are looked up by (account, version)."""
+    t = transfers
+    versions: dict[int, list[int]] = {account_id: [0] * len(cuts) for account_id in holders}
+    for side_account, side_version in ((t.c.debit_account_id, t.c.debit_version),
+                                       (t.c.credit_account_id, t.c.credit_version)):
+        query = select(side_account, *[func.max(case((t.c.seq <= c, side_version), else_=None)) for c in cuts]
+                       ).group_by(side_account)
+        for account_id, *at_cuts in conn.execute(query):
+            held = versions.get(account_id)
+            if held is None:
+                continue
+            for i, version in enumerate(at_cuts):
+                if version is not None and version > held[i]:
+                    held[i] = int(version)
+    recorded = balances_at(conn, [(a, v) for a, vs in versions.items() for v in vs if v > 0])
+    return {c: {a: (recorded.get((a, vs[i]), 0) if vs[i] else 0) for a, vs in versions.items()}
+            for i, c in enumerate(cuts)}
+
+
+def holder_nets(conn: Connection, position: Any, account_ids: Sequence[int]) -> dict[int, int]:
+    """What the period's transfers did to each of these accounts (amounts only); for finding the accounts
+    behind a failing identity, so it runs only then."""
+    t = transfers
+    wanted = set(account_ids)
+    nets: dict[int, int] = {}
+    in_period = and_(t.c.seq > position.lo, t.c.seq <= position.hi)
+    for side_account, sign in ((t.c.debit_account_id, -1), (t.c.credit_account_id, 1)):
+        for account_id, amount in conn.execute(select(side_account, func.sum(t.c.amount)).where(in_period)
+                                               .group_by(side_account)):
+            if account_id in wanted:
+                nets[account_id] = nets.get(account_id, 0) + sign * int(amount)
+    return nets
+
+
+def account_entries(conn: Connection, account_id: int, *, after_seq: int, limit: int = 500
                     ) -> list[tuple[int, int, int, int]]:
-    """(version, seq, signed amount, balance after) of an account's entries from `from_version` on."""
+    """(version, seq, signed amount, balance after) of an account's entries after `after_seq`, preceded by
+    the entry just before them (when there is one)."""
     t = transfers
     rows: list[tuple[int, int, int, int]] = []
     for side_account, side_version, side_after, signed in (
             (t.c.debit_account_id, t.c.debit_version, t.c.debit_balance_after, -t.c.amount),
             (t.c.credit_account_id, t.c.credit_version, t.c.credit_balance_after, t.c.amount)):
         query = (select(side_version, t.c.seq, signed, side_after)
-                 .where(side_account == account_id, side_version >= from_version)
-                 .order_by(side_version).limit(limit))
+                 .where(side_account == account_id, t.c.seq > after_seq)
+                 .order_by(t.c.seq).limit(limit))
         rows.extend((int(v), int(s), int(a), int(b)) for v, s, a, b in conn.execute(query))
-    rows.sort()
-    return rows[:limit]
+    rows.sort(key=lambda r: r[1])
+    rows = rows[:limit]
+    if rows and rows[0][0] > 1:
+        before = rows[0][0] - 1
+        balance = balances_at(conn, [(account_id, before)]).get((account_id, before))
+        if balance is not None:
+            rows.insert(0, (before, after_seq, 0, balance))
+    return rows
 
 
 def store_names(conn: Connection) -> dict[int, tuple[str, str]]:

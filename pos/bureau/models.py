@@ -6,12 +6,17 @@
   progress while it runs and its report when it ends. The row, not the process, holds the state, so any
   server process can answer the page's polling.
 
-The indexes are declared here, on the other packages' tables, because only the reports need them:
-- `ix_ledger_transfers_bureau_flows` covers every column the reconciliation's passes read, so SQLite scans
-  the narrow index instead of the wide rows (hashes, ids, refs) and groups by shop and code without a sort,
-  and PostgreSQL can answer with an index-only scan;
-- `ix_contributions_bureau_transfer` lets the activity-category breakdown read contributions in journal order
-  with their shop, category and points without touching the rows.
+The indexes are declared here, on the other packages' tables, because only the reports need them. Each
+covers every column one of the report's aggregates reads, in the order it groups by, so SQLite scans a narrow
+index instead of the wide rows and groups without a sort (it has no hash aggregation), and PostgreSQL may
+answer with an index-only scan:
+- `ix_ledger_transfers_bureau_flows`, `ix_ledger_transfers_bureau_credit_flows`: the period's flows by shop,
+  code and the debit (credit) account, and the reversals by shop;
+- `ix_contributions_bureau_categories`: the points issued by shop and activity category;
+- `ix_sales_bureau_transfer`, `ix_sale_lines_bureau`: the sale lines of the sales whose redemption is in the
+  period, by shop; `ix_sales_bureau_created`: the sales made in the period, by shop;
+- `ix_stock_movements_bureau`: the goods that left each shop, by product and time (valued at the catalogue
+  price in force then).
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime
+from inventory.models import StockMovement
 from ledger.earning import Contribution
 from ledger.models import Transfer
+from pos.sales import Sale, SaleLine
 
 RUNNING, OK, FAILED, ERROR = "running", "ok", "failed", "error"
 RUN_STATUSES = (RUNNING, OK, FAILED, ERROR)
@@ -32,14 +39,26 @@ RUN_STATUSES = (RUNNING, OK, FAILED, ERROR)
 _t = Transfer.__table__
 FLOWS_INDEX = Index(
     "ix_ledger_transfers_bureau_flows",
-    _t.c.store_id, _t.c.code, _t.c.debit_account_id, _t.c.debit_version, _t.c.credit_account_id,
-    _t.c.credit_version, _t.c.amount, _t.c.reverses_seq, _t.c.seq,
+    _t.c.store_id, _t.c.code, _t.c.debit_account_id, _t.c.credit_account_id, _t.c.amount, _t.c.reverses_seq,
+    _t.c.seq,
+)
+CREDIT_FLOWS_INDEX = Index(
+    "ix_ledger_transfers_bureau_credit_flows",
+    _t.c.store_id, _t.c.code, _t.c.credit_account_id, _t.c.amount, _t.c.seq,
 )
 _c = Contribution.__table__
 CONTRIBUTIONS_INDEX = Index(
-    "ix_contributions_bureau_transfer",
-    _c.c.transfer_seq, _c.c.store_id, _c.c.category_id, _c.c.points,
+    "ix_contributions_bureau_categories",
+    _c.c.store_id, _c.c.category_id, _c.c.kind, _c.c.transfer_seq, _c.c.points,
 )
+_s = Sale.__table__
+SALES_BY_TRANSFER_INDEX = Index("ix_sales_bureau_transfer", _s.c.store_id, _s.c.transfer_seq, _s.c.id)
+SALES_BY_TIME_INDEX = Index("ix_sales_bureau_created", _s.c.store_id, _s.c.created_at, _s.c.points_total)
+_l = SaleLine.__table__
+LINES_INDEX = Index("ix_sale_lines_bureau", _l.c.sale_id, _l.c.qty, _l.c.points)
+_m = StockMovement.__table__
+MOVEMENTS_INDEX = Index("ix_stock_movements_bureau", _m.c.store_id, _m.c.kind, _m.c.product_id, _m.c.at,
+                        _m.c.qty_delta)
 
 
 class Checkpoint(Base):
