@@ -16,6 +16,10 @@ bp = Blueprint("pages", __name__)
 # page name → (template, title key, roles that see it in the menu)
 PAGES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "home": ("home.html", "nav.home", ("admin", "auditor", "manager", "clerk", "coordinator")),
+    "bureau": ("bureau/reconciliation.html", "nav.bureau", ("admin", "auditor", "manager")),
+    "bureau_dashboard": ("bureau/dashboard.html", "nav.bureau_dashboard", ("admin", "auditor", "manager")),
+    "bureau_anomalies": ("bureau/anomalies.html", "nav.bureau_anomalies", ("admin", "auditor", "manager")),
+    "bureau_verify": ("bureau/verify.html", "nav.bureau_verify", ("admin", "auditor")),
 }
 
 
@@ -48,3 +52,4 @@ def home():
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.register_blueprint(__import__("pos.pages_bureau", fromlist=["bp"]).bp)  # the bureau's pages

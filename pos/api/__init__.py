@@ -21,6 +21,8 @@ BLUEPRINT_MODULES = (
     "pos.api.ledger",
     "pos.api.sales",
     "pos.api.shifts",
+    "pos.api.reports",
+    "pos.api.checkpoints",
 )
 
 

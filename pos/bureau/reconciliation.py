@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from ledger.earning import ActivityCategory, Contribution
@@ -186,7 +186,7 @@ def reconcile(session: Session, period: Period, store_ids: Sequence[int] | None 
         if not account.agrees:
             disagreeing[account.store_id].append(account.id)
 
-    by_category = _categories(conn, position, filter_ids)
+    by_category = categories_by_store(conn, position, filter_ids)
     contribution_totals = {s: sum(line.points for line in lines) for s, lines in by_category.items()}
     ledger_sales = {s: (per_store[s].redeemed, per_store[s].reversed_by_code.get(REDEMPTION, 0))
                     for s in selected if s is not None}
@@ -225,7 +225,7 @@ def reconcile(session: Session, period: Period, store_ids: Sequence[int] | None 
     identities.extend(sale_total.identities)
 
     codes = None if store_ids is None else [names[s][0] for s in selected if s in names]
-    return Reconciliation(period, position, codes, total, _merge_categories(by_category.values()), identities,
+    return Reconciliation(period, position, codes, total, merge_categories(by_category.values()), identities,
                           stores, sale_total.to_dict())
 
 
@@ -245,7 +245,8 @@ def in_cut(position: Cut) -> Any:
     the table's rowid range; `seq + 0` keeps the planner from choosing the rowid for such a range."""
     t = transfers
     if position.hi - position.lo > position.head // 8:
-        return and_(t.c.seq + 0 > position.lo, t.c.seq + 0 <= position.hi)
+        seq = t.c.seq + literal_column("0")
+        return and_(seq > position.lo, seq <= position.hi)
     return and_(t.c.seq > position.lo, t.c.seq <= position.hi)
 
 
@@ -361,7 +362,7 @@ def _place_holders(per_store: dict[int | None, Figures], holders: dict[int, jour
 # ------------------------------------------------------------------------------------------ contributions
 
 
-def _categories(conn: Connection, position: Cut, store_ids: list[int | None] | None
+def categories_by_store(conn: Connection, position: Cut, store_ids: list[int | None] | None
                 ) -> dict[int | None, list[CategoryLine]]:
     """Points issued by activity category (and donations by kind), from the contributions whose approval
     posted a transfer in the period, less the reversals of such transfers in the period."""
@@ -397,7 +398,7 @@ def _categories(conn: Connection, position: Cut, store_ids: list[int | None] | N
             for store_id, by_key in lines.items()}
 
 
-def _merge_categories(groups: Iterable[list[CategoryLine]]) -> list[CategoryLine]:
+def merge_categories(groups: Iterable[list[CategoryLine]]) -> list[CategoryLine]:
     merged: dict[tuple[int | None, str], CategoryLine] = {}
     for lines in groups:
         for line in lines:

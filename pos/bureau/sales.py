@@ -27,7 +27,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, Text, and_, cast, exists, func, literal, or_, select, type_coerce
+from sqlalchemy import (
+    Connection,
+    String,
+    Text,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
 
 from inventory.models import SALE, VOID_RETURN, ProductPrice, StockMovement
 from ledger.models import REDEMPTION, REVERSAL
@@ -189,9 +202,10 @@ def _sales_in_time(conn: Connection, start: datetime, end: datetime, checks: dic
         checks[store_id].sales_points += int(points)
     # `reversal_seq > 0` reads the few voided sales through their unique index (the shops are filtered here,
     # so that no other index looks better to the planner).
-    voided = (select(s.c.store_id, func.count(), func.sum(s.c.points_total))
+    store = s.c.store_id + literal_column("0")
+    voided = (select(store, func.count(), func.sum(s.c.points_total))
               .where(s.c.reversal_seq > 0, s.c.voided_at >= start, s.c.voided_at < end)
-              .group_by(s.c.store_id + 0))
+              .group_by(store))
     for store_id, count, points in conn.execute(voided):
         if store_id not in checks:
             continue
