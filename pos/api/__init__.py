@@ -18,10 +18,8 @@ BLUEPRINT_MODULES = (
     "pos.api.stock",
     "pos.api.print_jobs",
     "pos.api.members",
+    "pos.api.ledger",
 )
-from pos.api import auth, health, ledger, openapi, stores
-
-BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp, ledger.bp]
 
 
 def register(app: Flask) -> None:
