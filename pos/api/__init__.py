@@ -17,6 +17,9 @@ BLUEPRINT_MODULES = (
     "pos.api.products",
     "pos.api.stock",
     "pos.api.members",
+    "pos.api.activities",
+    "pos.api.contributions",
+    "pos.api.notices",
 )
 
 
