@@ -20,6 +20,7 @@ BLUEPRINT_MODULES = (
     "pos.api.activities",
     "pos.api.contributions",
     "pos.api.notices",
+    "pos.api.ledger",
 )
 
 

@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "pos.cli.users",
     "pos.cli.inventory",
     "pos.cli.members",
+    "pos.cli.ledger",
 )
 
 
