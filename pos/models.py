@@ -9,6 +9,7 @@ MODEL_MODULES = (
     "pos.auth",
     "pos.idempotency",
     "inventory.models",
+    "pos.print_jobs",
     "ledger.models",
     "ledger.members",
     "ledger.earning",

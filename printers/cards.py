@@ -130,7 +130,7 @@ def card_svg_element(face: CardFace) -> str:
     w, h = CARD_WIDTH_MM, CARD_HEIGHT_MM
     label = f"{face.store_name} {face.title} {face.member_name} {grouped(face.card_number)}"
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}mm" height="{h}mm" viewBox="0 0 {w} {h}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w:g}mm" height="{h:g}mm" viewBox="0 0 {w:g} {h:g}" '
         f'role="img" aria-label={quoteattr(label)}>',
         f"<title>{escape(label)}</title>",
         f'<rect x="0.1" y="0.1" width="{w - 0.2:g}" height="{h - 0.2:g}" rx="{CORNER}" fill="#ffffff" '

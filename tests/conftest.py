@@ -41,6 +41,14 @@ def db_url(request: pytest.FixtureRequest, templates: Templates) -> Iterator[str
 
 
 @pytest.fixture
+def postgres_db_url(templates: Templates) -> Iterator[str]:
+    """For the few tests of PostgreSQL-only behaviour (row locks, SKIP LOCKED)."""
+    name, url = templates.postgres()
+    yield url
+    drop_pg_database(postgres_admin_url(), name)
+
+
+@pytest.fixture
 def uow(db_url: str) -> Iterator[UnitOfWork]:
     engine = make_engine(db_url)
     yield UnitOfWork(make_session_factory(engine))

@@ -16,6 +16,7 @@ BLUEPRINT_MODULES = (
     "pos.api.users",
     "pos.api.products",
     "pos.api.stock",
+    "pos.api.print_jobs",
     "pos.api.members",
     "pos.api.activities",
     "pos.api.contributions",

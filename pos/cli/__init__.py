@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "pos.cli.server",
     "pos.cli.users",
     "pos.cli.inventory",
+    "pos.cli.printing",
     "pos.cli.members",
     "pos.cli.ledger",
 )

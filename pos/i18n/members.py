@@ -1,7 +1,7 @@
 MESSAGES = {
     "members.card_title": ("会员卡", "Member card"),
     "members.sheet_title": ("会员卡打印页", "Member cards to print"),
-    "members.sheet_summary": ("{store}：本页共 {count} 张会员卡", "{store}: {count} member cards on this sheet"),
+    "members.sheet_summary": ("{store}：共 {count} 张会员卡", "{store}: {count} member cards"),
     "members.sheet_household": ("户号 {household}", "Household {household}"),
     "members.sheet_hint": (
         "用 A4 卡纸打印（Ctrl+P），缩放选 100%，沿虚线裁切。",

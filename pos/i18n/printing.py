@@ -1,0 +1,31 @@
+"""Strings for print jobs, printers and the print agent. Receipts themselves are printed in Chinese (printers/)."""
+
+MESSAGES = {
+    "print.status.queued": ("排队中", "Queued"),
+    "print.status.printing": ("打印中", "Printing"),
+    "print.status.printed": ("已打印", "Printed"),
+    "print.status.failed": ("打印失败", "Failed"),
+    "print.kind.receipt": ("兑换小票", "Receipt"),
+    "print.kind.reprint": ("重印小票", "Reprinted receipt"),
+    "print.kind.z_report": ("交班报表", "Shift (Z) report"),
+    "print.kind.card": ("会员卡", "Member card"),
+    "print.kind.label": ("货架标签", "Shelf label"),
+    "print.kind.donation_receipt": ("捐赠收据", "Donation receipt"),
+    "print.kind.test_page": ("打印测试页", "Test page"),
+    "print.retry": ("重新打印", "Print again"),
+    "print.test_page": ("打印测试页", "Print a test page"),
+    "print.queued_notice": ("已加入打印队列", "Sent to the print queue"),
+    "print.failed_notice": ("小票未打印：{error}", "The receipt did not print: {error}"),
+    "printer.status": ("打印机状态", "Printer status"),
+    "printer.state.ok": ("正常", "Ready"),
+    "printer.state.online": ("在线", "Online"),
+    "printer.state.paper_low": ("纸将用完", "Paper low"),
+    "printer.state.paper_out": ("缺纸", "Out of paper"),
+    "printer.state.offline": ("离线", "Offline"),
+    "printer.state.unknown": ("状态未知（打印机未应答）", "Unknown (the printer did not answer)"),
+    "printer.paper_width": ("纸宽 {mm} 毫米", "{mm} mm paper"),
+    "printer.agent_hint": (
+        "本店小票由打印代理程序打印",
+        "This shop's receipts are printed by a print agent",
+    ),
+}
