@@ -19,6 +19,7 @@ from ledger import verify
 from ledger.earning import Attendance, Contribution, Organisation
 from ledger.models import Transfer
 from pos.idempotency import IdempotencyRecord
+from pos.print_jobs import PrintJob
 from tests.integration.test_earning_support import local, member
 from tests.support import Api
 
@@ -417,3 +418,28 @@ def test_the_notice_is_public_masks_names_and_escapes_html(client, coordinator: 
     error(client.get("/api/v1/notices?store=DSC&from=2020-01-01&to=2026-01-01"), 400, "validation_error")
     english = client.get(f"/notice/DSC?from={day}&to={day}", headers=EN).get_data(as_text=True)
     assert "Points notice" in english and "1 h 30 min" in english
+
+
+def test_a_cash_donation_queues_its_receipt_with_the_record(coordinator: Api, manager: Api, uow: UnitOfWork) -> None:
+    _, card = member(uow, name="杨明")
+    body = {"id": uid(), "kind": "donation", "card_number": card, "amount_fen": 5_000, "note": "助学"}
+    made = coordinator.post(C, json=body)
+    assert made.status_code == 201
+    receipt = made.get_json()["receipt"]
+    assert receipt["status"] == "queued"
+    assert coordinator.post(C, json=body).get_json()["receipt"] == receipt  # a replay queues nothing new
+
+    def jobs(session) -> list[tuple[str, str, bytes]]:  # type: ignore[no-untyped-def]
+        return [(str(j.id), j.ref, j.payload) for j in session.scalars(
+            select(PrintJob).where(PrintJob.kind == "donation_receipt").order_by(PrintJob.created_at))]
+    [(job_id, ref, payload)] = uow.read(jobs)
+    assert (job_id, ref) == (receipt["job_id"], body["id"])
+    for text in ("捐赠收据", "杨明", "待审核", "助学"):
+        assert text.encode("gb18030") in payload, text
+    manager.post(f"{C}/{body['id']}/approve")
+    again = coordinator.post(f"{C}/{body['id']}/receipt")
+    assert again.status_code == 201
+    assert "已入账".encode("gb18030") in uow.read(jobs)[-1][2]
+    hours_id = hours(coordinator, card, 60, local(3, 8)).get_json()["contribution_id"]
+    error(coordinator.post(f"{C}/{hours_id}/receipt"), 422, "no_receipt")
+    error(manager.post(f"{C}/{uid()}/receipt"), 404, "not_found")
