@@ -18,6 +18,9 @@ BLUEPRINT_MODULES = (
     "pos.api.stock",
     "pos.api.print_jobs",
     "pos.api.members",
+    "pos.api.activities",
+    "pos.api.contributions",
+    "pos.api.notices",
     "pos.api.ledger",
 )
 
