@@ -10,6 +10,7 @@ MODEL_MODULES = (
     "pos.idempotency",
     "inventory.models",
     "pos.print_jobs",
+    "ledger.models",
 )
 
 
