@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from core.stores import Store, create_store
 from pos.auth import create_user
 from pos.cli.inventory import load_demo_catalog
+from pos.cli.members import load_demo_members
 
 
 def demo_csv(name: str) -> list[dict[str, str]]:
@@ -56,6 +57,8 @@ DEMO_LOADERS: list[Loader] = [
     load_users,
     load_demo_catalog,  # goods and opening stock (inventory)
 ]
+DEMO_LOADERS: list[Loader] = [load_stores, load_users]
+DEMO_LOADERS.append(load_demo_members)  # sample members in their shops, with their cards (members)
 
 
 def load_demo(session: Session) -> list[tuple[str, str, str, str]] | None:

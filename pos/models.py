@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "inventory.models",
     "pos.print_jobs",
     "ledger.models",
+    "ledger.members",
 )
 
 

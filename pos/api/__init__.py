@@ -18,6 +18,9 @@ BLUEPRINT_MODULES = (
     "pos.api.stock",
     "pos.api.print_jobs",
 )
+from pos.api import auth, health, members, openapi, stores, users
+
+BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp, users.bp, members.bp]
 
 
 def register(app: Flask) -> None:

@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "pos.cli.inventory",
     "pos.cli.printing",
 )
+COMMAND_MODULES = ("pos.cli.database", "pos.cli.server", "pos.cli.users", "pos.cli.members")
 
 
 @click.group()
