@@ -56,9 +56,8 @@ DEMO_LOADERS: list[Loader] = [
     load_stores,
     load_users,
     load_demo_catalog,  # goods and opening stock (inventory)
+    load_demo_members,  # sample members in their shops, with their cards (members)
 ]
-DEMO_LOADERS: list[Loader] = [load_stores, load_users]
-DEMO_LOADERS.append(load_demo_members)  # sample members in their shops, with their cards (members)
 
 
 def load_demo(session: Session) -> list[tuple[str, str, str, str]] | None:

@@ -17,10 +17,8 @@ BLUEPRINT_MODULES = (
     "pos.api.products",
     "pos.api.stock",
     "pos.api.print_jobs",
+    "pos.api.members",
 )
-from pos.api import auth, health, members, openapi, stores, users
-
-BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp, users.bp, members.bp]
 
 
 def register(app: Flask) -> None:

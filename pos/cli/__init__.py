@@ -13,8 +13,8 @@ COMMAND_MODULES = (
     "pos.cli.users",
     "pos.cli.inventory",
     "pos.cli.printing",
+    "pos.cli.members",
 )
-COMMAND_MODULES = ("pos.cli.database", "pos.cli.server", "pos.cli.users", "pos.cli.members")
 
 
 @click.group()
