@@ -19,6 +19,9 @@ BLUEPRINT_MODULES = (
     "pos.api.print_jobs",
     "pos.api.members",
 )
+from pos.api import auth, health, ledger, openapi, stores
+
+BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp, ledger.bp]
 
 
 def register(app: Flask) -> None:

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "pos.cli.printing",
     "pos.cli.members",
 )
+COMMAND_MODULES = ("pos.cli.database", "pos.cli.server", "pos.cli.users", "pos.cli.ledger")
 
 
 @click.group()
