@@ -18,6 +18,8 @@ BLUEPRINT_MODULES = (
     "pos.api.stock",
     "pos.api.print_jobs",
     "pos.api.members",
+    "pos.api.sales",
+    "pos.api.shifts",
 )
 from pos.api import auth, health, ledger, openapi, stores
 

@@ -1,0 +1,1 @@
+"""Use cases that span packages (ledger, inventory, printers); each owns its transaction."""
