@@ -20,10 +20,8 @@ BLUEPRINT_MODULES = (
     "pos.api.members",
     "pos.api.sales",
     "pos.api.shifts",
+    "pos.api.ledger",
 )
-from pos.api import auth, health, ledger, openapi, stores
-
-BLUEPRINTS: list[Blueprint] = [auth.bp, stores.bp, openapi.bp, ledger.bp]
 
 
 def register(app: Flask) -> None:

@@ -14,8 +14,8 @@ COMMAND_MODULES = (
     "pos.cli.inventory",
     "pos.cli.printing",
     "pos.cli.members",
+    "pos.cli.ledger",
 )
-COMMAND_MODULES = ("pos.cli.database", "pos.cli.server", "pos.cli.users", "pos.cli.ledger")
 
 
 @click.group()
