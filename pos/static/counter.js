@@ -95,11 +95,13 @@ document.addEventListener("DOMContentLoaded", () => {
 
   function render() {
     $("lines").tBodies[0].replaceChildren(...cart.lines.map((line) => {
-      const short = line.stock !== null && line.qty > line.stock;
+      const quoted = quote && quote.lines.find((q) => q.barcode === line.barcode);
+      const available = quoted ? quoted.available : line.stock;
+      const short = quoted ? quoted.short > 0 : line.stock !== null && line.qty > line.stock;
       return el("tr", { dataset: { barcode: line.barcode } },
         el("td", {}, el("div", { class: "user-text line-name" }, line.name),
            el("div", { class: "muted small mono" }, line.barcode),
-           short ? el("div", { class: "error small" }, t("tablet.counter.stock_left", { n: line.stock })) : null),
+           short ? el("div", { class: "error small" }, t("tablet.counter.stock_left", { n: available })) : null),
         el("td", { class: "num" }, line.price),
         el("td", { class: "qty-col" }, el("div", { class: "stepper" },
           el("button", { type: "button", class: "btn step minus-btn", "aria-label": t("tablet.less"), disabled: busy,
@@ -125,14 +127,16 @@ document.addEventListener("DOMContentLoaded", () => {
 
     // The server's quote when it has answered for this very cart; until then the prices the scans returned.
     const total = quote ? quote.points_total : localTotal();
-    const balance = quote && quote.balance !== undefined ? quote.balance : m ? m.balance : null;
+    const balance = quote ? quote.balance : m ? m.balance : null;
+    if (m && quote) $("member-balance").textContent = points(quote.balance);
     $("total").textContent = points(total);
-    const shortfall = balance === null ? 0 : Math.max(0, total - balance);
+    const shortfall = quote ? quote.points_shortfall : balance === null ? 0 : Math.max(0, total - balance);
     $("after").textContent = balance === null ? "—" : points(balance - total);
     $("after").className = shortfall ? "error" : "";
     $("shortfall").hidden = !shortfall;
     $("shortfall").textContent = t("tablet.counter.shortfall", { n: shortfall });
-    $("confirm").disabled = busy || !m || !cart.lines.length || shortfall > 0;
+    const stockShort = quote ? quote.out_of_stock.length > 0 : false;
+    $("confirm").disabled = busy || !m || !cart.lines.length || shortfall > 0 || stockShort;
     $("clear-cart").disabled = busy;
   }
 
@@ -149,10 +153,10 @@ document.addEventListener("DOMContentLoaded", () => {
     if (generation !== quoteGeneration) return;
     if (answer.ok) {
       quote = answer.body;
-      render();
-    } else if (answer.status !== 404 || (answer.body.error && answer.body.error.code !== "not_found")) {
-      CM.say($("quote-note"), CM.errorText(answer), "error");
+    } else {
+      CM.say($("quote-note"), refusal(answer), "error");
     }
+    render();
   }
 
   function saleLines() {
@@ -211,15 +215,16 @@ document.addEventListener("DOMContentLoaded", () => {
     if (error.code === "insufficient_points" && d.shortfall !== undefined) {
       return `${error.message} · ${t("tablet.counter.shortfall", { n: d.shortfall })}`;
     }
-    if (error.code === "out_of_stock" && d.barcode) {
-      const line = cart.lines.find((l) => l.barcode === d.barcode);
-      return `${error.message} · ${line ? line.name : d.barcode}`;
-    }
-    return error.message;
+    // Refusals that name lines (out of stock, unknown or withdrawn goods): say which, by the names on screen.
+    const named = (d.lines || []).map((bad) => {
+      const line = cart.lines.find((l) => l.barcode === bad.barcode);
+      return line ? line.name : bad.barcode;
+    });
+    return named.length ? `${error.message} · ${named.join(t("tablet.list_sep"))}` : error.message;
   }
 
   function saleDone(sale, body) {
-    const memberName = cart.member ? cart.member.name : "";
+    const memberName = sale.member ? sale.member.name : cart.member ? cart.member.name : "";
     last = { sale_id: sale.sale_id, points_total: sale.points_total, balance_after: sale.balance_after,
              job_id: sale.receipt ? sale.receipt.job_id : null, name: memberName, voided: false,
              card_number: body.card_number };
@@ -256,6 +261,8 @@ document.addEventListener("DOMContentLoaded", () => {
       job.status === "failed" ? t("print.failed_notice", { error: job.last_error || "" })
                               : t("tablet.counter.print_retrying", { error: job.last_error }), "error");
     $("receipt-retry").hidden = job.status !== "failed";
+    // A reprint is marked 重印: only for a receipt that did print (a failed one is printed again instead).
+    $("reprint").hidden = !last || last.voided || job.status !== "printed";
   }
 
   async function findJob(jobId) {
@@ -279,9 +286,10 @@ document.addEventListener("DOMContentLoaded", () => {
       if (generation !== watchGeneration) return;
       if (!job) continue;
       showJob(job);
-      if (job.status === "printed" || job.status === "failed") return;
+      if (job.status === "printed" || job.status === "failed") { printerState(); return; }
     }
     $("receipt-refresh").hidden = false;
+    printerState();
   }
 
   $("receipt-refresh").addEventListener("click", () => { if (last && last.job_id) watchJob(last.job_id); });
@@ -309,9 +317,13 @@ document.addEventListener("DOMContentLoaded", () => {
     focusScan();
     if (!reason) return;
     const answer = await CM.api("POST", `/sales/${last.sale_id}/void`, { reason });
-    if (!answer.ok) { CM.say($("confirm-message"), CM.errorText(answer), "error"); return; }
+    // Voided already (by a retry whose first answer was lost, or on another tablet): the same outcome.
+    const error = answer.body && answer.body.error;
+    const already = error && error.code === "already_voided";
+    if (!answer.ok && !already) { CM.say($("confirm-message"), CM.errorText(answer), "error"); return; }
     last.voided = true;
-    if (answer.body.balance_after !== undefined) last.balance_after = answer.body.balance_after;
+    const after = already ? error.details.balance_after : answer.body.balance_after;
+    if (after !== undefined && after !== null) last.balance_after = after;
     sessionStorage.setItem(LAST, JSON.stringify(last));
     showLastSale();
   });
@@ -327,54 +339,79 @@ document.addEventListener("DOMContentLoaded", () => {
     const node = $("printer-state");
     node.dataset.state = p.state;
     if (!p.local) { node.textContent = t("printer.agent_hint"); node.className = "printer-state muted"; return; }
-    node.textContent = `${t("printer.status")}: ${t("printer.state." + p.state)}`;
+    node.textContent = t("tablet.labelled", { label: t("printer.status"), value: t("printer.state." + p.state) });
     node.className = "printer-state " + (["ok", "online"].includes(p.state) ? "ok"
                                          : p.state === "unknown" || p.state === "paper_low" ? "warn" : "error");
   }
 
-  /* ---- shift close (交班): the Z report --------------------------------------------------------------- */
+  /* ---- shift close (交班): the Z report, previewed from the open shift's figures, then closed ------------ */
+  let shiftWatch = 0;
   $("shift-close").addEventListener("click", async () => {
     if (busy) return;
-    const ok = await CM.ask({ message: t("tablet.counter.shift_confirm"), confirm: t("tablet.counter.shift_close") });
-    focusScan();
-    if (!ok) return;
-    const pendingShift = CM.pending("shift");
-    const request = pendingShift || { method: "POST", path: "/shifts/close", body: { id: CM.newId() } };
-    const answer = await CM.sendOnce("shift", request);
+    const answer = await CM.api("GET", "/shifts/current");
     if (!answer.ok) { message(CM.errorText(answer), "error"); return; }
-    showShiftReport(answer.body);
-  });
-  $("shift-done").addEventListener("click", () => { $("shift-dialog").close(); focusScan(); });
-
-  function showShiftReport(report) {
-    const box = $("shift-report");
-    const preview = report.preview_html || (report.report && report.report.preview_html);
-    if (preview) {
-      // The server's preview is escaped text; a sandbox without scripts shows it with nothing able to run.
-      $("shift-preview").srcdoc = preview;
-      $("shift-preview").hidden = false;
-      box.replaceChildren();
-    } else {
-      $("shift-preview").hidden = true;
-      box.replaceChildren(zReportTable(report));
-    }
-    const job = report.print_job || report.receipt || report.job;
-    $("shift-print").textContent = job ? `${t("print.kind.z_report")}: ${t("print.status." + job.status)}` : "";
+    const left = CM.pending("shift");
+    if (!answer.body.shift && !left) { message(t("error.no_open_shift"), "warn"); return; }
+    $("shift-title").textContent = t("tablet.counter.shift_preview");
+    $("shift-report").replaceChildren(answer.body.shift ? zReport(answer.body.shift) : "");
+    $("shift-print").textContent = "";
+    $("shift-confirm").hidden = false;
     $("shift-dialog").showModal();
+  });
+  $("shift-confirm").addEventListener("click", async () => {
+    $("shift-confirm").hidden = true;
+    // Kept until answered: a retry after a lost answer gets the same report, and closes nothing twice.
+    const request = CM.pending("shift") || { method: "POST", path: "/shifts/close", body: { id: CM.newId() } };
+    const answer = await CM.sendOnce("shift", request);
+    if (!answer.ok) { CM.say($("shift-print"), CM.errorText(answer), "error"); return; }
+    $("shift-title").textContent = t("tablet.counter.shift_closed");
+    $("shift-report").replaceChildren(zReport(answer.body));
+    const job = answer.body.print_job;
+    if (job) watchShiftJob(job);
+  });
+  $("shift-done").addEventListener("click", () => { shiftWatch++; $("shift-dialog").close(); focusScan(); });
+
+  async function watchShiftJob(job) {
+    const generation = ++shiftWatch;
+    const show = (j) => CM.say($("shift-print"),
+      t("tablet.labelled", { label: t("print.kind.z_report"), value: t("print.status." + j.status) }) +
+      (j.last_error ? ` (${j.last_error})` : ""), j.status === "printed" ? "ok" : j.last_error ? "error" : "muted");
+    show(job);
+    for (let i = 0; i < 15 && generation === shiftWatch; i++) {
+      await new Promise((r) => setTimeout(r, 500 + i * 200));
+      const found = await findJob(job.job_id);
+      if (generation !== shiftWatch) return;
+      if (found) show(found);
+      if (found && (found.status === "printed" || found.status === "failed")) return;
+    }
   }
 
-  function zReportTable(report) {
-    const r = report.report || report;
+  /* The Z report's figures as the printer would put them, rendered here as text (the answer has no preview). */
+  function zReport(r) {
     const rows = [
-      [t("tablet.z.sales"), r.sales_count ?? r.count ?? (r.counts && r.counts.sales)],
-      [t("tablet.z.points"), r.points_total ?? r.points],
-      [t("tablet.z.items"), r.items_count ?? (Array.isArray(r.items) ? r.items.reduce((s, i) => s + (i.qty || 0), 0) : r.items)],
-      [t("tablet.z.voids"), r.voids_count ?? (Array.isArray(r.voids) ? r.voids.length : r.voids)],
-      [t("tablet.z.from"), r.opened_at ? CM.formatTime(r.opened_at) : null],
-      [t("tablet.z.to"), r.closed_at ? CM.formatTime(r.closed_at) : null],
-    ].filter(([, value]) => value !== undefined && value !== null);
-    return el("table", { class: "z-report" }, el("tbody", {}, ...rows.map(([label, value]) =>
+      [t("tablet.z.clerk"), r.clerk],
+      [t("tablet.z.from"), CM.formatTime(r.opened_at)],
+      [t("tablet.z.to"), r.closed_at ? CM.formatTime(r.closed_at) : t("tablet.z.open")],
+      [t("tablet.z.sales"), r.sales_count],
+      [t("tablet.z.points"), points(r.points_redeemed)],
+      [t("tablet.z.voids"), r.voids_count],
+      [t("tablet.z.returned"), points(r.points_returned)],
+      [t("tablet.z.net"), points(r.net_points)],
+    ];
+    const figures = el("table", { class: "z-report" }, el("tbody", {}, ...rows.map(([label, value]) =>
       el("tr", {}, el("th", {}, label), el("td", { class: "num" }, value)))));
+    const items = (r.items || []).length ? el("table", { class: "z-items" },
+      el("thead", {}, el("tr", {}, el("th", {}, t("tablet.product")), el("th", { class: "num" }, t("tablet.qty")),
+                          el("th", { class: "num" }, t("tablet.amount")))),
+      el("tbody", {}, ...r.items.map((item) => el("tr", {}, el("td", { class: "user-text" }, item.name),
+        el("td", { class: "num" }, item.qty), el("td", { class: "num" }, item.points))))) : null;
+    const ledger = r.ledger ? el("p", { class: r.ledger.ok ? "ok small" : "error" },
+      t(r.ledger.ok ? "checkout.z.ledger_ok" : "checkout.z.ledger_mismatch", {
+        from_seq: r.ledger.from_seq, to_seq: r.ledger.to_seq, redeemed: r.ledger.redeemed,
+        reversed: r.ledger.reversed, sales: r.points_redeemed, voids: r.points_returned })) : null;
+    const late = r.late_voids_count ? el("p", { class: "muted small" },
+      t("checkout.z.late_voids", { count: r.late_voids_count, points: r.late_points_returned })) : null;
+    return el("div", { class: "stack" }, figures, items, late, ledger);
   }
 
   /* ---- start ------------------------------------------------------------------------------------------- */
