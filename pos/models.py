@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "ledger.models",
     "ledger.members",
     "pos.sales",
+    "ledger.earning",
 )
 
 

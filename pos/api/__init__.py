@@ -20,6 +20,9 @@ BLUEPRINT_MODULES = (
     "pos.api.members",
     "pos.api.sales",
     "pos.api.shifts",
+    "pos.api.activities",
+    "pos.api.contributions",
+    "pos.api.notices",
     "pos.api.ledger",
 )
 
