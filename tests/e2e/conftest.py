@@ -136,6 +136,12 @@ class Shop:
 
         return self.uow.run(work)
 
+    def api(self, username: str) -> object:
+        """The HTTP API in-process, logged in as `username`: for arranging what another tablet would have done."""
+        from tests.support import Api
+
+        return Api(self.app, self.app.test_client()).as_(username)
+
     def balance(self, member_id: str) -> int:
         from ledger.accounts import balance
         from ledger.members import get_member

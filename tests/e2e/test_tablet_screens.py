@@ -3,6 +3,9 @@ at; and on each, every button, link and field a finger may need is at least 44 p
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from playwright.sync_api import expect
 
@@ -31,6 +34,19 @@ def test_every_page_at_both_orientations(shop: Shop, page, size: str) -> None:  
     shop.add_product("6982606870703", "东北大米 5kg", 35)
     shop.add_product("6901234567892", "洗衣皂 2块装", 8)
     member = shop.add_member("张桂兰", points=260, phone="13812345678", household="DSC-012")
+    volunteer = shop.add_member("黄美玲")
+    # A volunteer activity under way (opened, one member in) and a donation waiting for approval.
+    coordinator = shop.api("coordinator-dsc")
+    started = datetime.now(UTC) - timedelta(minutes=95)
+    activity = coordinator.post("/api/v1/activities", json={  # type: ignore[attr-defined]
+        "id": str(uuid.uuid4()), "title": "村史馆讲解", "category": "文明宣讲", "store": "DSC",
+        "starts_at": started.isoformat()}).json["activity_id"]
+    assert coordinator.post(f"/api/v1/activities/{activity}/attendance", json={  # type: ignore[attr-defined]
+        "id": str(uuid.uuid4()), "card_number": volunteer["card_number"], "action": "in",
+        "at": started.isoformat()}).status_code == 201
+    assert coordinator.post("/api/v1/contributions", json={  # type: ignore[attr-defined]
+        "id": str(uuid.uuid4()), "kind": "donation", "card_number": member["card_number"],
+        "amount_fen": 2000}).status_code == 201
 
     page.goto(shop.url + "/login")
     expect(page.locator("#username")).to_be_visible()
@@ -49,15 +65,25 @@ def test_every_page_at_both_orientations(shop: Shop, page, size: str) -> None:  
     expect(page.locator("#lines tbody tr")).to_have_count(3)
     shoot(page, "counter", size)
 
+    page.goto(shop.url + "/checkin")
+    page.select_option("#activity-select", value=activity)
+    page.click("#activity-open")
+    expect(page.locator("#present tbody tr")).to_have_count(1)
+    shoot(page, "checkin", size)
+
+    page.goto(shop.url + "/approvals")
+    expect(page.locator(".contribution")).to_have_count(1)
+    shoot(page, "approvals", size)
+
     page.goto(shop.url + "/members#find")
-    expect(page.locator("#find-results tbody tr")).to_have_count(1)
+    expect(page.locator("#find-results tbody tr")).to_have_count(2)
     shoot(page, "members-find", size)
     page.goto(shop.url + "/members#register")
     expect(page.locator("#reg-name")).to_be_visible()
     shoot(page, "members-register", size)
     page.goto(shop.url + "/members#print")
     page.click("#sheet-form button[type=submit]")
-    expect(page.frame_locator("#sheet-frame").locator(".card")).to_have_count(1)
+    expect(page.frame_locator("#sheet-frame").locator(".card")).to_have_count(2)
     shoot(page, "members-print", size)
     page.goto(shop.url + f"/members/{member['member_id']}")
     expect(page.locator("#statement tbody tr")).to_have_count(1)

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from ledger.earning import KINDS
+from ledger.earning import STATUSES as CONTRIBUTION_STATUSES
 from ledger.members import CARD_STATUSES, MEMBER_STATUSES
 from ledger.models import TRANSFER_CODES
 from pos import create_app
@@ -32,6 +34,8 @@ FAMILIES = {
     "tablet.code.": TRANSFER_CODES,
     "tablet.member_status.": MEMBER_STATUSES,
     "tablet.card_status.": CARD_STATUSES,
+    "earning.kind.": KINDS,
+    "earning.status.": CONTRIBUTION_STATUSES,
     "role.": ("admin", "auditor", "manager", "clerk", "coordinator", "print_agent"),
 }
 
