@@ -6,6 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import Shop, log_in, scan
+from tests.support import password_for
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -93,3 +94,23 @@ def test_a_clerk_gets_no_manager_actions(shop: Shop, page) -> None:  # type: ign
     expect(page.locator("#m-card-show")).to_be_hidden()
     page.goto(shop.url + "/stock")
     expect(page.locator("#no-access")).to_be_visible()
+
+
+def test_the_language_follows_the_user_to_another_tablet(shop: Shop, browser) -> None:  # type: ignore[no-untyped-def]
+    first = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = first.new_page()
+    log_in(page, shop, "clerk-dsc", "/members")
+    expect(page.locator("h1")).to_have_text("会员")
+    page.click("#lang-switch")
+    expect(page.locator("h1")).to_have_text("Members")
+    first.close()
+
+    other = browser.new_context(viewport={"width": 800, "height": 1280}, locale="zh-CN")  # no cookie here
+    page = other.new_page()
+    page.goto(shop.url + "/login")
+    page.fill("#username", "clerk-dsc")
+    page.fill("#password", password_for("clerk-dsc"))
+    page.click("button[type=submit]")
+    page.wait_for_url("**/home")
+    expect(page.locator("#welcome")).to_have_text("Welcome, clerk-dsc")
+    other.close()
