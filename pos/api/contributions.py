@@ -4,6 +4,7 @@
   belong to it. A contribution is recorded pending; its points are in the answer.
 - Approval is a manager's of the same shop who did not record it (403 `four_eyes`); it posts the ledger
   transfer once (a second decision is 409 `already_decided`). Rejection keeps the record with its reason.
+- A cash donation queues its donation receipt (捐赠收据) for the shop's printer in the same transaction.
 - The pending points of a member show on the card lookup (`GET /cards/{card}`): this module plugs
   `ledger.earning.pending_points` into the members work's hook.
 """
@@ -29,7 +30,7 @@ from pos.api.common import Schema, endpoint
 from pos.api.members import PENDING_POINTS
 from pos.auth import Principal, current_principal
 from pos.idempotency import create_once
-from pos.services.earning import record_goods_donation
+from pos.services.earning import print_donation_receipt, record_cash_donation, record_goods_donation
 
 bp = Blueprint("contributions", __name__)
 
@@ -194,6 +195,7 @@ def record(body: ContributionIn):
 
     def work(session: Session) -> tuple[dict[str, Any], int]:
         donor = donor_of(session, actor, body)
+        receipt = None
         if kind == earning.VOLUNTEER_HOURS:
             category_id = earning.find_category(session, body.category).id if body.category is not None else None
             contribution = earning.record_volunteer_hours(
@@ -201,14 +203,17 @@ def record(body: ContributionIn):
                 actor=actor.username, store_id=actor.store_id, started_at=body.started_at,
                 activity_id=body.activity_id, category_id=category_id, note=body.note)
         elif kind == earning.DONATION_CASH:
-            contribution = earning.record_cash_donation(
+            contribution, job = record_cash_donation(
                 session, id=body.id, donor=donor, amount_fen=body.amount_fen,  # type: ignore[arg-type]
-                actor=actor.username, store_id=actor.store_id, note=body.note)
+                actor=actor.username, store_id=actor.store_id, note=body.note)  # type: ignore[arg-type]
+            receipt = {"job_id": str(job.id), "status": job.status}
         else:
             contribution = record_goods_donation(
                 session, id=body.id, donor=donor, store_id=actor.store_id,  # type: ignore[arg-type]
                 lines=[(line.barcode, line.qty) for line in body.lines or []], actor=actor.username, note=body.note)
         answer = contribution_json(earning.contribution_view(session, contribution.id))
+        if receipt is not None:
+            answer["receipt"] = receipt
         return answer, 201
 
     return create_once(db.unit_of_work(), "contributions", str(body.id), body, work)
@@ -231,6 +236,19 @@ def list_contributions(query: ContributionsQuery):
 @endpoint(roles=READERS, summary="One contribution with its donor, rate, points and decision")
 def contribution_details(contribution_id: str):
     return contribution_json(visible_contribution(db.session(), current_principal(), contribution_id))
+
+
+@bp.post("/contributions/<contribution_id>/receipt")
+@endpoint(roles=RECORDERS, summary="Print a cash donation's receipt again, as the donation stands now")
+def reprint_receipt(contribution_id: str):
+    actor = current_principal()
+
+    def work(session: Session) -> tuple[dict[str, Any], int]:
+        visible_contribution(session, actor, contribution_id)
+        job = print_donation_receipt(session, contribution_id)
+        return {"job_id": str(job.id), "status": job.status}, 201
+
+    return db.unit_of_work().run(work)
 
 
 @bp.post("/contributions/<contribution_id>/approve")

@@ -8,6 +8,7 @@ MESSAGES = {
         "部分会员卡有误，全部未记录，请按提示修改后重试",
         "Some cards were refused, so nothing was recorded; correct them and try again",
     ),
+    "error.no_receipt": ("该记录没有可打印的捐赠收据", "This record has no donation receipt to print"),
     "error.unknown_category": ("未知的活动类别", "Unknown activity category"),
     "error.duplicate_card": ("同一会员在名单中出现两次", "The same member appears twice in the list"),
     # which limit a limit_exceeded names (details.limit)

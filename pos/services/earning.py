@@ -1,4 +1,5 @@
-"""Earning use cases that touch both the ledger and the stock: a goods donation, and the demo's sample data.
+"""Earning use cases that span packages: a goods donation (ledger and stock), a cash donation with its printed
+receipt (ledger and print queue), and the demo's sample data.
 
 A goods donation puts the goods into the shop's stock when it is recorded (they are physically there), as a
 `donation_in` movement with ref `contribution:<id>`, and records a pending contribution worth the goods'
@@ -13,22 +14,24 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from importlib import resources
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from core.errors import IdempotencyConflict
+from core.errors import DomainError, IdempotencyConflict
 from core.stores import Store
 from inventory import stock
 from inventory.models import Product
 from ledger import earning
 from ledger.earning import Contribution, Donor, GoodsLine
 from ledger.members import Member
+from pos.print_jobs import PrintJob, PrintSettings, enqueue_document
+from printers.documents import DonationReceipt
 
-__all__ = ["donation_receipt_data", "load_demo_earning", "record_goods_donation"]
+__all__ = ["donation_receipt", "load_demo_earning", "print_donation_receipt", "record_cash_donation",
+           "record_goods_donation"]
 
 
 def record_goods_donation(session: Session, *, id: uuid.UUID, donor: Donor, store_id: int,
@@ -56,33 +59,49 @@ def record_goods_donation(session: Session, *, id: uuid.UUID, donor: Donor, stor
                                          store_id=store_id, note=note, now=now)
 
 
-def donation_receipt_data(session: Session, contribution_id: uuid.UUID | str) -> dict[str, Any]:
-    """The facts of a donation receipt (捐赠收据) as plain data, for the printing work's `DonationReceipt`
-    (printers.documents): contribution_id, store_name, received_at, clerk, member_name, card_number,
-    amount_fen, points, status, note. Until that lands on this branch nothing is enqueued; the caller does
-    `enqueue_document(session, store_id, DonationReceipt(**donation_receipt_data(session, id)))`.
+def record_cash_donation(session: Session, *, id: uuid.UUID, donor: Donor, store_id: int, amount_fen: int,
+                         actor: str, note: str | None = None, settings: PrintSettings | None = None
+                         ) -> tuple[Contribution, PrintJob]:
+    """现金捐赠: a pending contribution at the bureau's cash rate, and its donation receipt (捐赠收据) queued for
+    the shop's printer in the same transaction (printed after the commit; nothing a printer does can lose the
+    record). A retry that finds the contribution recorded answers its receipt job instead of queueing another."""
+    contribution = earning.record_cash_donation(session, id=id, donor=donor, amount_fen=amount_fen, actor=actor,
+                                                store_id=store_id, note=note)
+    job = session.scalars(select(PrintJob).where(PrintJob.kind == "donation_receipt",
+                                                 PrintJob.ref == str(contribution.id))
+                          .order_by(PrintJob.created_at).limit(1)).first()
+    if job is None:
+        job = enqueue_document(session, contribution.store_id, donation_receipt(session, contribution.id),
+                               settings=settings)
+    return contribution, job
 
-    Goods donations have amount_fen 0 and their lines under "lines"; an organisation has no card ("").
-    """
+
+def print_donation_receipt(session: Session, contribution_id: uuid.UUID | str, *,
+                           settings: PrintSettings | None = None) -> PrintJob:
+    """The receipt again (lost, or to show it approved): the contribution as it stands now."""
+    contribution = earning.get_contribution(session, contribution_id)
+    return enqueue_document(session, contribution.store_id, donation_receipt(session, contribution.id),
+                            settings=settings)
+
+
+def donation_receipt(session: Session, contribution_id: uuid.UUID | str) -> DonationReceipt:
+    """A cash donation's receipt as the printers take it. Refused for other kinds (a goods donation's lines do
+    not fit the printing work's DonationReceipt) and for a rejected donation (there is nothing to receipt)."""
     view = earning.contribution_view(session, contribution_id)
-    if view.kind not in (earning.DONATION_CASH, earning.DONATION_GOODS):
-        raise ValueError(f"contribution {view.id} is not a donation")
-    data: dict[str, Any] = {
-        "contribution_id": str(view.id),
-        "store_name": view.store_name,
-        "received_at": view.recorded_at,
-        "clerk": view.recorded_by,
-        "member_name": view.donor_name,
-        "card_number": view.card_number or "",
-        "amount_fen": view.amount_fen or 0,
-        "points": view.points,
-        "status": view.status if view.status != earning.REJECTED else "rejected",
-        "note": view.note or "",
-    }
-    if view.kind == earning.DONATION_GOODS:
-        data["lines"] = [{"barcode": line.barcode, "name": line.name, "qty": line.qty,
-                          "points_price": line.points_price} for line in view.lines]
-    return data
+    if view.kind != earning.DONATION_CASH:
+        raise NoReceipt("only a cash donation has a donation receipt", kind=view.kind)
+    if view.status == earning.REJECTED:
+        raise NoReceipt("a rejected donation has no receipt", status=view.status)
+    return DonationReceipt(contribution_id=str(view.id), store_name=view.store_name, received_at=view.recorded_at,
+                           clerk=view.recorded_by, member_name=view.donor_name, card_number=view.card_number or "",
+                           amount_fen=view.amount_fen or 0, points=view.points, status=view.status,
+                           note=view.note or "")
+
+
+class NoReceipt(DomainError):
+    """This contribution has no donation receipt to print (422)."""
+
+    code = "no_receipt"
 
 
 # ---------------------------------------------------------------------------------------------- demo

@@ -21,7 +21,7 @@ from ledger.errors import InsufficientPoints
 from ledger.members import get_member
 from ledger.models import REDEMPTION, Transfer
 from ledger.posting import NewTransfer, post
-from pos.services.earning import donation_receipt_data, record_goods_donation
+from pos.services.earning import donation_receipt, record_goods_donation
 from tests.integration.test_earning_support import activity, local, member, transfers_for
 from tests.support import store_id
 
@@ -296,10 +296,10 @@ def test_an_organisation_gets_its_own_account_and_its_donation(uow: UnitOfWork) 
         org = earning.get_organisation(session, org_id)
         transfer = session.scalars(select(Transfer).where(Transfer.seq == decision.transfer_seq)).one()
         assert (transfer.code, transfer.credit_account_id) == ("donation", org.account_id)
-        receipt = donation_receipt_data(session, cash.id)
-        assert (receipt["member_name"], receipt["card_number"], receipt["amount_fen"], receipt["points"],
-                receipt["status"], receipt["note"], receipt["clerk"]) == (
-            "荣成海洋食品有限公司", "", 100_000, 1000, "posted", "助老基金", C)
+        receipt = donation_receipt(session, cash.id)
+        assert (receipt.member_name, receipt.card_number, receipt.amount_fen, receipt.points, receipt.status,
+                receipt.note, receipt.clerk, receipt.store_name) == (
+            "荣成海洋食品有限公司", "", 100_000, 1000, "posted", "助老基金", C, "东山村信用超市")
     uow.read(check)
 
 

@@ -45,6 +45,7 @@ CASES = [
     Case("POST", C, RECORDERS, body=hours),
     Case("GET", C, LIST_READERS, path=f"{C}?store={{store}}&status=pending", shop_scoped=True),
     Case("GET", f"{C}/<contribution_id>", READERS, path=f"{C}/{NOBODY}"),
+    Case("POST", f"{C}/<contribution_id>/receipt", RECORDERS, path=f"{C}/{NOBODY}/receipt"),
     Case("POST", f"{C}/<contribution_id>/approve", MANAGER, path=f"{C}/{NOBODY}/approve"),
     Case("POST", f"{C}/<contribution_id>/reject", MANAGER, path=f"{C}/{NOBODY}/reject",
          body=lambda store: {"reason": "权限测试"}),
