@@ -316,17 +316,63 @@ document.addEventListener("DOMContentLoaded", () => {
                                   danger: true });
     focusScan();
     if (!reason) return;
-    const answer = await CM.api("POST", `/sales/${last.sale_id}/void`, { reason });
-    // Voided already (by a retry whose first answer was lost, or on another tablet): the same outcome.
+    await voidSale(last.sale_id, reason);
+  });
+
+  /* ---- recent sales of this shop: reprint any, void any (manager) ---------------------------------------- */
+  $("recent").addEventListener("click", async () => {
+    const answer = await CM.api("GET", "/sales?limit=20");
+    if (!answer.ok) { message(CM.errorText(answer), "error"); return; }
+    CM.say($("recent-message"), "");
+    $("recent-sales").tBodies[0].replaceChildren(...answer.body.sales.map(saleRow));
+    $("recent-dialog").showModal();
+  });
+  $("recent-close").addEventListener("click", () => { $("recent-dialog").close(); focusScan(); });
+
+  function saleRow(sale) {
+    const status = el("td", { class: "sale-status" }, t("tablet.sale_status." + sale.status));
+    const actions = el("td", { class: "row" });
+    const row = el("tr", { dataset: { sale: sale.sale_id } },
+      el("td", {}, CM.formatTime(sale.created_at)), el("td", { class: "user-text" }, sale.member_name),
+      el("td", { class: "num" }, sale.points_total), status, actions);
+    if (sale.status !== "completed") return row;
+    actions.append(el("button", { type: "button", class: "btn recent-reprint", onclick: async () => {
+      const answer = await CM.api("POST", `/sales/${sale.sale_id}/reprint`, {});
+      CM.say($("recent-message"), answer.ok ? t("print.queued_notice") : CM.errorText(answer), answer.ok ? "ok" : "error");
+    } }, t("tablet.counter.reprint")));
+    if (user.role === "manager") {
+      actions.append(el("button", { type: "button", class: "btn btn-danger recent-void", onclick: async () => {
+        const reason = await CM.ask({ message: t("tablet.counter.void_confirm", { name: sale.member_name, n: sale.points_total }),
+                                      field: { label: t("tablet.reason"), max: 200 }, confirm: t("tablet.counter.void"),
+                                      danger: true });
+        if (!reason) return;
+        const after = await voidSale(sale.sale_id, reason);
+        if (after === undefined) return;
+        status.textContent = t("tablet.sale_status.voided");
+        actions.replaceChildren();
+        CM.say($("recent-message"), t("tablet.counter.voided", { name: sale.member_name }), "ok");
+      } }, t("tablet.counter.void")));
+    }
+    return row;
+  }
+
+  /* Voids a sale; answers the member's balance after it (null when unknown), or undefined when refused. A sale
+     voided already (a retry whose first answer was lost, or another tablet) is the same outcome. */
+  async function voidSale(saleId, reason) {
+    const answer = await CM.api("POST", `/sales/${saleId}/void`, { reason });
     const error = answer.body && answer.body.error;
     const already = error && error.code === "already_voided";
-    if (!answer.ok && !already) { CM.say($("confirm-message"), CM.errorText(answer), "error"); return; }
-    last.voided = true;
+    if (!answer.ok && !already) { CM.say($("recent-dialog").open ? $("recent-message") : $("confirm-message"),
+                                          CM.errorText(answer), "error"); return undefined; }
     const after = already ? error.details.balance_after : answer.body.balance_after;
-    if (after !== undefined && after !== null) last.balance_after = after;
-    sessionStorage.setItem(LAST, JSON.stringify(last));
-    showLastSale();
-  });
+    if (last && last.sale_id === saleId) {
+      last.voided = true;
+      if (after !== undefined && after !== null) last.balance_after = after;
+      sessionStorage.setItem(LAST, JSON.stringify(last));
+      showLastSale();
+    }
+    return after ?? null;
+  }
 
   /* ---- the printer ------------------------------------------------------------------------------------- */
   async function printerState() {

@@ -80,6 +80,13 @@ def test_the_whole_counter_flow_by_scanner(shop: Shop, page) -> None:  # type: i
     assert len(shop.printer.wait_for_jobs(1)) == 1
     screenshot(page, "counter-sold-1280x800")
 
+    # The shop's recent sales: a clerk may reprint, not void.
+    page.click("#recent")
+    expect(page.locator("#recent-sales tbody tr")).to_have_count(1)
+    expect(page.locator("#recent-sales .recent-reprint")).to_be_visible()
+    expect(page.locator("#recent-sales .recent-void")).to_have_count(0)
+    page.click("#recent-close")
+
     # Reprint: a second job, printed too.
     page.click("#reprint")
     expect(page.locator("#receipt-status")).to_have_text("已打印")
@@ -178,13 +185,21 @@ def test_the_answer_lost_after_the_server_sold_sells_once(shop: Shop, page) -> N
     assert sales_of(shop, member["member_id"]) == 2
     assert shop.balance(member["member_id"]) == 87
 
-    # A manager voids it: the points come back.
+    # A manager voids the last sale, and the first from the shop's recent sales: the points come back.
     page.click("#void")
     page.fill("#ask-field", "顾客退货")
     page.click("#ask-ok")
     expect(page.locator("#sale-done")).to_have_text("赵德明 的兑换已作废")
     expect(page.locator("#sale-balance")).to_have_text("122 积分")
-    assert shop.balance(member["member_id"]) == 122
+    page.click("#recent")
+    rows = page.locator("#recent-sales tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0).locator(".sale-status")).to_have_text("已作废")
+    rows.nth(1).locator(".recent-void").click()
+    page.fill("#ask-field", "录错会员")
+    page.click("#ask-ok")
+    expect(rows.nth(1).locator(".sale-status")).to_have_text("已作废")
+    assert shop.balance(member["member_id"]) == 200
 
 
 def test_an_expired_session_keeps_the_cart(shop: Shop, page) -> None:  # type: ignore[no-untyped-def]

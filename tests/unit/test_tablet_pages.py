@@ -20,6 +20,9 @@ from pos.i18n import catalog
 from pos.i18n.tablet import MESSAGES as TABLET
 from pos.pages import PAGES
 from pos.print_jobs import STATUSES
+from pos.sales import COMPLETED, VOIDED
+
+SALE_STATUSES = (COMPLETED, VOIDED)
 
 ROOT = Path(__file__).resolve().parents[2] / "pos"
 # Other helpers' files (the bureau's pages, the members API's card sheet) are checked by their own tests.
@@ -35,6 +38,7 @@ FAMILIES = {
     "tablet.member_status.": MEMBER_STATUSES,
     "tablet.card_status.": CARD_STATUSES,
     "earning.kind.": KINDS,
+    "tablet.sale_status.": SALE_STATUSES,
     "earning.status.": CONTRIBUTION_STATUSES,
     "role.": ("admin", "auditor", "manager", "clerk", "coordinator", "print_agent"),
 }
