@@ -20,6 +20,9 @@ document.addEventListener("DOMContentLoaded", () => {
     activity = null;
     $("running").hidden = true;
     $("choose").hidden = false;
+    // No stale choice while the list reloads: the list is rebuilt from the server's answer.
+    $("activity-select").replaceChildren(el("option", { value: "" }, t("common.loading")));
+    $("activity-open").disabled = true;
     const now = new Date();
     $("na-starts").value = now.toLocaleTimeString("en-GB", { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit" });
     const [list, categories] = await Promise.all([CM.api("GET", "/activities?limit=30"),
@@ -35,7 +38,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
   $("activity-select").addEventListener("change", () => { $("activity-open").disabled = !$("activity-select").value; });
-  $("activity-open").addEventListener("click", () => open($("activity-select").value));
+  $("activity-open").addEventListener("click", () => { if ($("activity-select").value) open($("activity-select").value); });
 
   $("new-activity").addEventListener("submit", async (event) => {
     event.preventDefault();
