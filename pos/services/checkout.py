@@ -510,8 +510,9 @@ def shift_report(session: Session, shift: Shift, *, to_seq: int, closed_at: date
         item = items.setdefault((pid, barcode), [name, 0, 0])
         item[1] += qty
         item[2] += points
+    # Goods sold and voided within the shift net to nothing and are left out; the voids list still shows them.
     item_list = sorted(({"barcode": barcode, "name": name, "qty": qty, "points": points}
-                        for (_pid, barcode), (name, qty, points) in items.items()),
+                        for (_pid, barcode), (name, qty, points) in items.items() if qty or points),
                        key=lambda i: (-i["qty"], i["barcode"]))
 
     window = _ledger_window(session, shift, to_seq)
