@@ -5,8 +5,10 @@ An export is UTF-8 text, one JSON object per line:
 1. a header: ``{"format": "creditmart-ledger-export", "encoding": 1, "after_seq": A, "after_hash": "<hex>"}``
    (``after_hash`` is the hash of transfer A, or 64 zeros for a whole export);
 2. one line per transfer after seq A, in seq order, with every hashed value (see `ledger.chain`) under the
-   names ``seq, id, batch, at, code, debit, credit, amount, debit_balance_after, credit_balance_after, ref,
-   actor, store_id, reverses`` plus ``prev_hash`` and ``hash`` in lowercase hex;
+   names ``seq, id, batch, at, code, debit, debit_version, debit_balance_after, credit, credit_version,
+   credit_balance_after, amount, ref, actor, store_id, reverses`` plus ``prev_hash`` and ``hash`` in hex.
+   Ids are shown hyphenated and ``at`` in ISO 8601 with a Z, as the HTTP API shows them; the checker turns
+   them back into the hashed forms (32 hex digits; ``YYYY-MM-DD HH:MM:SS.ffffff``);
 3. a trailer: ``{"end": {"seq": N, "hash": "<hex>", "transfers": n}}``. A file without it was cut short.
 
 `check_export` recomputes the chain from ``after_hash`` and every balance from the lines alone (from zero for a
@@ -26,13 +28,14 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.chain import ENCODING_VERSION, GENESIS_HASH, canonical_time_sqlite, canonical_uuid_hex32
+from ledger.chain import ENCODING_VERSION, GENESIS_HASH, display_id, display_time, id_from_display, time_from_display
+from ledger.errors import UnknownTransfer
 from ledger.models import Transfer
 from ledger.verify import Problems, Report, check_journal, journal_select, stream
 
 FORMAT = "creditmart-ledger-export"
-FIELDS = ("seq", "id", "batch", "at", "code", "debit", "credit", "amount", "debit_balance_after",
-          "credit_balance_after", "ref", "actor", "store_id", "reverses")
+FIELDS = ("seq", "id", "batch", "at", "code", "debit", "debit_version", "debit_balance_after", "credit",
+          "credit_version", "credit_balance_after", "amount", "ref", "actor", "store_id", "reverses")
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 transfers = Transfer.__table__
@@ -55,25 +58,23 @@ def export_lines(session: Session, after_seq: int = 0, *, summary: list[ExportSu
     if after_seq:
         stored = conn.execute(select(transfers.c.hash).where(transfers.c.seq == after_seq)).scalar_one_or_none()
         if stored is None:
-            raise ValueError(f"there is no transfer {after_seq} to export after")
+            raise UnknownTransfer("there is no transfer to export after", seq=after_seq)
         after_hash = stored
     else:
         after_hash = GENESIS_HASH
     yield _dumps({"format": FORMAT, "encoding": ENCODING_VERSION, "after_seq": after_seq,
                   "after_hash": after_hash.hex()}) + "\n"
     count, last_seq, last_hash = 0, after_seq, after_hash
-    sqlite_raw = dialect == "sqlite"
     for row in stream(conn, journal_select(dialect, after_seq)):
-        values = list(row[:14])
-        if sqlite_raw:
-            values[1] = canonical_uuid_hex32(values[1])
-            if values[2] is not None:
-                values[2] = canonical_uuid_hex32(values[2])
-            values[3] = canonical_time_sqlite(values[3])
+        values = list(row[:16])
+        values[1] = display_id(values[1])
+        if values[2] is not None:
+            values[2] = display_id(values[2])
+        values[3] = display_time(values[3])
         line = dict(zip(FIELDS, values, strict=True))
-        line["prev_hash"] = row[14].hex()
-        line["hash"] = row[15].hex()
-        count, last_seq, last_hash = count + 1, row[0], row[15]
+        line["prev_hash"] = row[16].hex()
+        line["hash"] = row[17].hex()
+        count, last_seq, last_hash = count + 1, row[0], row[17]
         yield _dumps(line) + "\n"
     yield _dumps({"end": {"seq": last_seq, "hash": last_hash.hex(), "transfers": count}}) + "\n"
     if summary is not None:
@@ -109,7 +110,7 @@ def _check_lines(lines: Iterable[str], max_problems: int, progress: Callable[[in
     trailer: list[dict[str, Any]] = []
     reader = _transfer_rows(it, problems, trailer, after_seq)
     tally = check_journal(reader, problems, start_seq=after_seq, start_hash=after_hash,
-                          opening_known=after_seq == 0, entry_versions=False, progress=progress)
+                          opening_known=after_seq == 0, progress=progress)
     last_hash = tally.last_hash or after_hash
     if not trailer:
         problems.add(tally.last_seq + 1, "truncated", f"the export ends after seq {tally.last_seq} without "
@@ -166,12 +167,12 @@ def _transfer_rows(it: Iterator[str], problems: Problems, trailer: list[dict[str
                 trailer.append(obj["end"])
                 continue
             values = [obj[name] for name in FIELDS]
+            values[1], values[2], values[3] = (id_from_display(values[1]), id_from_display(values[2]),
+                                               time_from_display(values[3]))
             prev_hash, hash_ = bytes.fromhex(obj["prev_hash"]), bytes.fromhex(obj["hash"])
         except (ValueError, KeyError, TypeError) as exc:
             problems.add(last_seq + 1, "malformed", f"the line after seq {last_seq} cannot be read: {exc}")
             continue
-        amount = values[7]
-        debit_amount, credit_amount = (-amount, amount) if type(amount) is int else (None, None)
         if type(values[0]) is int:
             last_seq = values[0]
-        yield (*values, prev_hash, hash_, debit_amount, None, credit_amount, None)
+        yield (*values, prev_hash, hash_)

@@ -1,18 +1,21 @@
-"""The journal's tables: accounts, transfers, entries and the chain head.
+"""The journal's tables: accounts, transfers (with their entries) and the chain head.
 
 - An **account** holds points for one holder (a member, an organisation) or is a system account (the
   volunteer-programme source, the donation fund, one redemption sink per shop, the adjustments account).
-  Its `balance` is a cache of the sum of its entries, `version` the number of its entries.
+  Its `balance` is a cache of what its entries add up to, `version` the number of its entries.
 - A **transfer** moves a positive integer amount from its debit account to its credit account. It has a
   client id (UUID, the idempotency key), a gapless `seq` and a place in the hash chain (`prev_hash`, `hash`).
-- An **entry** is one side of a transfer on one account: the signed amount, the balance after it and the
-  account's version, so that a statement with running balance is one range scan of
-  `(account_id, account_version)`.
+- Its two **entries** live on the transfer row itself: for each side, the account, that account's version
+  after it (1, 2, 3, ... per account) and the balance after it. The unique indexes on
+  (debit_account_id, debit_version) and (credit_account_id, credit_version) make an account's statement with
+  running balance one indexed query (two range scans merged by version), and keep the journal one table: the
+  verifier streams it without a join, posting writes one row per transfer, and the hash covers the balances.
+  The `ledger_entries` view (made by the migration) shows them one row per account per transfer.
 - The **chain head** is a single row holding the last seq and hash. Posting locks it (SELECT ... FOR UPDATE on
   PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), which is what makes seq gapless and the
   chain linear.
 
-Transfers and entries are append-only: the migration installs triggers that refuse UPDATE and DELETE.
+Transfers are append-only: the migration installs triggers that refuse UPDATE and DELETE.
 """
 
 from __future__ import annotations
@@ -93,16 +96,25 @@ class Transfer(Base):
         CheckConstraint(_one_of("code", TRANSFER_CODES), name="code"),
         CheckConstraint("(code = 'reversal') = (reverses_seq IS NOT NULL)", name="reversal_names_original"),
         CheckConstraint("seq > 0", name="seq_positive"),
+        CheckConstraint("debit_version > 0 AND credit_version > 0", name="versions_positive"),
+        # The statement's indexes: an account's entries in version order, on either side.
+        UniqueConstraint("debit_account_id", "debit_version"),
+        UniqueConstraint("credit_account_id", "credit_version"),
         Index("ix_ledger_transfers_ref", "ref"),
     )
 
+    # The column order is the order of `posting._insert_transfers`' rows.
     seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=False)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
     batch_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     code: Mapped[str] = mapped_column(String(24))
     debit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
+    debit_version: Mapped[int] = mapped_column(Integer)
+    debit_balance_after: Mapped[int] = mapped_column(BigInteger)
     credit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
+    credit_version: Mapped[int] = mapped_column(Integer)
+    credit_balance_after: Mapped[int] = mapped_column(BigInteger)
     amount: Mapped[int] = mapped_column(BigInteger)
     ref: Mapped[str] = mapped_column(String(128))
     actor: Mapped[str] = mapped_column(String(64))
@@ -111,24 +123,6 @@ class Transfer(Base):
     reverses_seq: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("ledger_transfers.seq"), unique=True)
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(HASH_SIZE))
     hash: Mapped[bytes] = mapped_column(LargeBinary(HASH_SIZE))
-
-
-class Entry(Base):
-    __tablename__ = "ledger_entries"
-    __table_args__ = (
-        # The statement's index: one range scan gives an account's entries in order with running balance.
-        UniqueConstraint("account_id", "account_version"),
-        CheckConstraint("amount <> 0", name="amount_nonzero"),
-        CheckConstraint("account_version > 0", name="version_positive"),
-        # Clustered by (seq, account_id) on SQLite: the verifier reads entries in journal order.
-        {"sqlite_with_rowid": False},
-    )
-
-    seq: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_transfers.seq"), primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), primary_key=True)
-    account_version: Mapped[int] = mapped_column(Integer)
-    amount: Mapped[int] = mapped_column(BigInteger)
-    balance_after: Mapped[int] = mapped_column(BigInteger)
 
 
 class ChainHead(Base):

@@ -1,42 +1,45 @@
 """Posting transfers: one, or a linked batch that commits or fails as a whole, in the caller's transaction.
 
-    with-in a UnitOfWork:  posted = post(session, NewTransfer(id=..., debit=member, credit=sink, amount=30,
-                                                             code=REDEMPTION, ref=f"sale:{sale_id}", actor=...))
+    def redeem(session):  # run by the use case's UnitOfWork
+        return post(session, NewTransfer(id=sale_id, debit=member_account, credit=shop_sink, amount=30,
+                                         code=REDEMPTION, ref=f"sale:{sale_id}", actor="clerk-dsc", store_id=1))
 
-How one posting goes (all Core statements on the session's connection, a fixed handful per call whatever
-the batch size):
+How a posting goes (Core statements on the session's connection; a fixed handful whatever the batch size,
+four for a single transfer on SQLite):
 
 1. lock the chain head (SELECT ... FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE has already made this
    transaction the only writer). Everything below happens under that lock, so seq is gapless and the chain
    linear;
 2. look the ids up: if all were posted before with the same content, return those transfers (a replay
    changes nothing); if any was posted with other content, refuse (TransferConflict, a 409);
-3. lock the accounts involved (FOR UPDATE, in id order) and read their balances; a reversal's original is
-   checked not to be reversed already;
-4. compute in memory: balances after, versions, seq, the hash chain; a holder's account that would go below
-   zero refuses the whole batch (InsufficientPoints) before anything is written;
-5. insert the transfers and their entries, update the accounts' cached balances, move the chain head.
+3. lock the accounts involved (FOR UPDATE, in id order) and read their balances and versions; a reversal's
+   original is checked not to be reversed already;
+4. compute in memory: balances and versions after each transfer, seq, the hash chain; a holder's account that
+   would go below zero refuses the whole batch (InsufficientPoints) before anything is written;
+5. insert the transfers (each row carries its two entries), update the accounts' cached balances, move the
+   chain head.
 
 Nothing is committed here: the caller's UnitOfWork commits, or rolls everything back on any error, and reruns
-the whole function on a serialization failure or deadlock, which is safe because of step 2.
+the whole function on a serialization failure or deadlock, which is safe because of step 2. The chain head
+stays locked until the caller commits: post late in a long use case, so other tablets wait less.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from hashlib import sha256
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, bindparam, select, update
+from sqlalchemy import Connection, Row, Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from core.db import utcnow
 from core.errors import ValidationFailed
-from ledger.chain import Canonical, canonical_time, encode
+from ledger.chain import Canonical, canonical_id, canonical_time, encode
 from ledger.errors import (
     AlreadyReversed,
     InsufficientPoints,
@@ -45,10 +48,9 @@ from ledger.errors import (
     UnknownAccount,
     UnknownTransfer,
 )
-from ledger.models import REVERSAL, TRANSFER_CODES, Account, ChainHead, Entry, Transfer
+from ledger.models import REVERSAL, TRANSFER_CODES, Account, ChainHead, Transfer
 
 transfers = Transfer.__table__
-entries = Entry.__table__
 accounts = Account.__table__
 chain_head = ChainHead.__table__
 
@@ -116,10 +118,12 @@ class Posted:
     at: datetime
     code: str
     debit: int
-    credit: int
-    amount: int
+    debit_version: int
     debit_balance_after: int
+    credit: int
+    credit_version: int
     credit_balance_after: int
+    amount: int
     ref: str
     actor: str
     store_id: int | None
@@ -141,10 +145,11 @@ class Posted:
         raise ValueError(f"account {account_id} is not a side of transfer {self.seq}")
 
     def canonical(self) -> Canonical:
-        return Canonical(self.seq, str(self.id), None if self.batch_id is None else str(self.batch_id),
-                         canonical_time(self.at), self.code, self.debit, self.credit, self.amount,
-                         self.debit_balance_after, self.credit_balance_after, self.ref, self.actor,
-                         self.store_id, self.reverses)
+        batch = None if self.batch_id is None else canonical_id(self.batch_id)
+        return Canonical(self.seq, canonical_id(self.id), batch, canonical_time(self.at), self.code,
+                         self.debit, self.debit_version, self.debit_balance_after,
+                         self.credit, self.credit_version, self.credit_balance_after,
+                         self.amount, self.ref, self.actor, self.store_id, self.reverses)
 
 
 def post(session: Session, transfer: NewTransfer) -> Posted:
@@ -221,13 +226,56 @@ def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
 
 _LOCK_HEAD = select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
 _MOVE_HEAD = update(chain_head).where(chain_head.c.id == 1).values(seq=bindparam("h_seq"), hash=bindparam("h_hash"))
+_ACCOUNT_COLUMNS = (accounts.c.id, accounts.c.balance, accounts.c.version, accounts.c.may_go_negative,
+                    accounts.c.owner_ref)
+# Statements built once: their compiled form is cached, and the common case (one transfer, two accounts)
+# needs no expanding IN.
+_LOCK_ACCOUNTS = (select(*_ACCOUNT_COLUMNS).where(accounts.c.id.in_(bindparam("ids", expanding=True)))
+                  .order_by(accounts.c.id).with_for_update())
+_ID_USED = (select(func.count()).select_from(transfers).where(transfers.c.id == bindparam("id"))
+            .scalar_subquery().label("id_used"))
+_TWO_ACCOUNTS = accounts.c.id.in_([bindparam("a1"), bindparam("a2")])
+# PostgreSQL, after locking the head: is the id used, and the two accounts, locked.
+_USED_AND_TWO_ACCOUNTS = (select(_ID_USED, *_ACCOUNT_COLUMNS).where(_TWO_ACCOUNTS).order_by(accounts.c.id)
+                          .with_for_update(of=accounts))
+# SQLite: all of it in one statement (an unknown account leaves its columns NULL).
+_HEAD_USED_AND_TWO_ACCOUNTS = (
+    select(chain_head.c.seq, chain_head.c.hash, _ID_USED, *_ACCOUNT_COLUMNS)
+    .select_from(chain_head.outerjoin(accounts, _TWO_ACCOUNTS))
+    .where(chain_head.c.id == 1)
+    .order_by(accounts.c.id)
+)
+_FIND_IDS = select(transfers.c.id).where(transfers.c.id.in_(bindparam("ids", expanding=True)))
 _UPDATE_ACCOUNT = (
     update(accounts)
     .where(accounts.c.id == bindparam("a_id"))
     .values(balance=bindparam("a_balance"), version=bindparam("a_version"))
 )
-_INSERT_TRANSFERS = transfers.insert()
-_INSERT_ENTRIES = entries.insert()
+
+
+class _BulkInsert:
+    """An INSERT of every column, compiled by Core once per dialect and run as one driver executemany with
+    values already in the driver's form (the few typed values are converted once in `_post`): at a thousand
+    rows per batch, SQLAlchemy's per-row parameter processing would cost more than SQLite's own work."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.names = [column.key for column in table.columns]
+        self._compiled: dict[str, tuple[str, bool]] = {}
+
+    def __call__(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        compiled = self._compiled.get(conn.dialect.name)
+        if compiled is None:
+            statement = self.table.insert().compile(dialect=conn.dialect)
+            positional = bool(statement.positional)
+            if positional and list(statement.positiontup or ()) != self.names:
+                raise AssertionError("unexpected parameter order")
+            compiled = self._compiled[conn.dialect.name] = (statement.string, positional)
+        sql, positional = compiled
+        conn.exec_driver_sql(sql, rows if positional else [dict(zip(self.names, row, strict=True)) for row in rows])
+
+
+_insert_transfers = _BulkInsert(transfers)
 
 
 def _post(session: Session, items: Sequence[NewTransfer], batch_id: uuid.UUID | None) -> list[Posted]:
@@ -237,20 +285,24 @@ def _post(session: Session, items: Sequence[NewTransfer], batch_id: uuid.UUID | 
     session.flush()  # ORM objects the caller added (a just-opened account) must exist for our Core statements
     conn = session.connection()
 
-    head_seq, head_hash = conn.execute(_LOCK_HEAD).one()
-    existing = _existing(conn, ids)
-    if existing:
-        return _replay(items, batch_id, existing)
-
-    book = _lock_accounts(conn, items)
+    if len(items) == 1:
+        head_seq, head_hash, id_used, book = _read_state_of_one(conn, items[0])
+    else:
+        head_seq, head_hash = conn.execute(_LOCK_HEAD).one()
+        id_used, book = _any_id_used(conn, ids), None
+    if id_used:
+        return _replay(items, batch_id, _existing(conn, ids))
+    if book is None:
+        book = _lock_accounts(conn, items)
     _check_reversals(conn, items)
 
     at = utcnow()
     at_text = canonical_time(at)
-    batch_text = None if batch_id is None else str(batch_id)
+    batch_text = None if batch_id is None else canonical_id(batch_id)
+    to_db = _driver_values(conn)
+    db_at, db_batch = to_db.at(at), to_db.uuid(batch_id)
     seq, prev = head_seq, head_hash
-    transfer_rows: list[dict[str, Any]] = []
-    entry_rows: list[dict[str, Any]] = []
+    transfer_rows: list[tuple[Any, ...]] = []
     posted: list[Posted] = []
     for t in items:
         debit, credit, amount = book[t.debit], book[t.credit], t.amount
@@ -263,25 +315,18 @@ def _post(session: Session, items: Sequence[NewTransfer], batch_id: uuid.UUID | 
         debit[1] += 1
         credit[1] += 1
         seq += 1
-        digest = sha256(prev + encode(Canonical(
-            seq, str(t.id), batch_text, at_text, t.code, t.debit, t.credit, amount, debit_after, credit_after,
-            t.ref, t.actor, t.store_id, t.reverses))).digest()
-        transfer_rows.append({
-            "seq": seq, "id": t.id, "batch_id": batch_id, "at": at, "code": t.code,
-            "debit_account_id": t.debit, "credit_account_id": t.credit, "amount": amount, "ref": t.ref,
-            "actor": t.actor, "store_id": t.store_id, "reverses_seq": t.reverses, "prev_hash": prev,
-            "hash": digest,
-        })
-        entry_rows.append({"seq": seq, "account_id": t.debit, "account_version": debit[1], "amount": -amount,
-                           "balance_after": debit_after})
-        entry_rows.append({"seq": seq, "account_id": t.credit, "account_version": credit[1], "amount": amount,
-                           "balance_after": credit_after})
-        posted.append(Posted(seq, t.id, batch_id, at, t.code, t.debit, t.credit, amount, debit_after,
-                             credit_after, t.ref, t.actor, t.store_id, t.reverses, prev, digest))
+        digest = sha256(prev + encode((
+            seq, canonical_id(t.id), batch_text, at_text, t.code, t.debit, debit[1], debit_after, t.credit, credit[1],
+            credit_after, amount, t.ref, t.actor, t.store_id, t.reverses))).digest()
+        # In the table's column order (see models.Transfer).
+        transfer_rows.append((seq, to_db.uuid(t.id), db_batch, db_at, t.code, t.debit, debit[1], debit_after,
+                              t.credit, credit[1], credit_after, amount, t.ref, t.actor, t.store_id, t.reverses,
+                              prev, digest))
+        posted.append(Posted(seq, t.id, batch_id, at, t.code, t.debit, debit[1], debit_after, t.credit, credit[1],
+                             credit_after, amount, t.ref, t.actor, t.store_id, t.reverses, prev, digest))
         prev = digest
 
-    conn.execute(_INSERT_TRANSFERS, transfer_rows)
-    conn.execute(_INSERT_ENTRIES, entry_rows)
+    _insert_transfers(conn, transfer_rows)
     conn.execute(_UPDATE_ACCOUNT, [{"a_id": account_id, "a_balance": state[0], "a_version": state[1]}
                                    for account_id, state in book.items()])
     conn.execute(_MOVE_HEAD, {"h_seq": seq, "h_hash": prev})
@@ -289,17 +334,39 @@ def _post(session: Session, items: Sequence[NewTransfer], batch_id: uuid.UUID | 
     return posted
 
 
+@dataclass(frozen=True, slots=True)
+class _DriverValues:
+    uuid: Callable[[uuid.UUID | None], Any]
+    at: Callable[[datetime], Any]
+
+
+_driver_values_cache: dict[str, _DriverValues] = {}
+
+
+def _driver_values(conn: Connection) -> _DriverValues:
+    """The columns' own bind processors for this dialect (a UUID as 32 hex digits on SQLite, natively on
+    PostgreSQL; UTCDateTime as naive UTC text on SQLite), so stored values are exactly what the ORM stores."""
+    dialect = conn.dialect
+    found = _driver_values_cache.get(dialect.name)
+    if found is None:
+        uuid_bind = transfers.c.id.type.bind_processor(dialect) or _same
+        at_bind = transfers.c.at.type.bind_processor(dialect) or _same
+        found = _driver_values_cache[dialect.name] = _DriverValues(
+            uuid=lambda value: None if value is None else uuid_bind(value), at=at_bind)
+    return found
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 def _lock_accounts(conn: Connection, items: Sequence[NewTransfer]) -> dict[int, list[Any]]:
     """account id → [balance, version, may_go_negative, owner_ref], read under a row lock."""
     wanted = sorted({t.debit for t in items} | {t.credit for t in items})
     book: dict[int, list[Any]] = {}
     for chunk in _chunks(wanted):
-        rows = conn.execute(
-            select(accounts.c.id, accounts.c.balance, accounts.c.version, accounts.c.may_go_negative,
-                   accounts.c.owner_ref)
-            .where(accounts.c.id.in_(chunk)).order_by(accounts.c.id).with_for_update()
-        )
-        for account_id, bal, version, may_go_negative, owner_ref in rows:
+        for account_id, bal, version, may_go_negative, owner_ref in conn.execute(_LOCK_ACCOUNTS,
+                                                                                 {"ids": list(chunk)}):
             book[account_id] = [bal, version, bool(may_go_negative), owner_ref]
     missing = [a for a in wanted if a not in book]
     if missing:
@@ -317,9 +384,10 @@ def _check_reversals(conn: Connection, items: Sequence[NewTransfer]) -> None:
     originals = {row.seq: row for row in conn.execute(
         select(transfers.c.seq, transfers.c.debit_account_id, transfers.c.credit_account_id, transfers.c.amount,
                transfers.c.code).where(transfers.c.seq.in_(seqs)))}
-    done = conn.execute(select(transfers.c.reverses_seq, transfers.c.id).where(transfers.c.reverses_seq.in_(seqs)))
-    for reversed_seq, by_id in done:
-        raise AlreadyReversed("already reversed", seq=reversed_seq, reversed_by=str(by_id))
+    done = conn.execute(select(transfers.c.reverses_seq, transfers.c.id)
+                        .where(transfers.c.reverses_seq.in_(seqs)).order_by(transfers.c.reverses_seq)).first()
+    if done is not None:
+        raise AlreadyReversed("already reversed", seq=done[0], reversed_by=str(done[1]))
     for t in targets:
         original = originals.get(t.reverses)
         if original is None:
@@ -330,7 +398,36 @@ def _check_reversals(conn: Connection, items: Sequence[NewTransfer]) -> None:
             raise ValidationFailed("a reversal mirrors its original", reverses="does not mirror the original")
 
 
+def _read_state_of_one(conn: Connection, t: NewTransfer) -> tuple[int, bytes, bool, dict[int, list[Any]] | None]:
+    """Chain head, whether the id is used, and the two accounts, in as few statements as is safe: one on
+    SQLite (BEGIN IMMEDIATE already made us the only writer); two on PostgreSQL, where the head must be
+    locked before the id is looked up, or a concurrent twin committing meanwhile would go unseen."""
+    params = {"id": t.id, "a1": min(t.debit, t.credit), "a2": max(t.debit, t.credit)}
+    if conn.dialect.name == "sqlite":
+        rows = conn.execute(_HEAD_USED_AND_TWO_ACCOUNTS, params).all()
+        head_seq, head_hash, id_used = rows[0][:3]
+        found = [row[3:] for row in rows if row[3] is not None]
+    else:
+        head_seq, head_hash = conn.execute(_LOCK_HEAD).one()
+        rows = conn.execute(_USED_AND_TWO_ACCOUNTS, params).all()
+        id_used = bool(rows and rows[0][0])
+        found = [row[1:] for row in rows]
+    if id_used:
+        return head_seq, head_hash, True, None
+    book = {account_id: [bal, version, bool(may_go_negative), owner_ref]
+            for account_id, bal, version, may_go_negative, owner_ref in found}
+    for account_id in (t.debit, t.credit):
+        if account_id not in book:
+            raise UnknownAccount("no such account", account_id=account_id)
+    return head_seq, head_hash, False, book
+
+
+def _any_id_used(conn: Connection, ids: list[uuid.UUID]) -> bool:
+    return any(conn.execute(_FIND_IDS, {"ids": list(chunk)}).first() is not None for chunk in _chunks(ids))
+
+
 def _existing(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, Posted]:
+    """The transfers among `ids` already in the journal."""
     found: dict[uuid.UUID, Posted] = {}
     for chunk in _chunks(ids):
         for row in conn.execute(_posted_select().where(transfers.c.id.in_(chunk))):
@@ -371,22 +468,10 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 def _posted_select() -> Select[Any]:
-    debit_entry = entries.alias("debit_entry")
-    credit_entry = entries.alias("credit_entry")
-    return select(
-        transfers.c.seq, transfers.c.id, transfers.c.batch_id, transfers.c.at, transfers.c.code,
-        transfers.c.debit_account_id, transfers.c.credit_account_id, transfers.c.amount,
-        debit_entry.c.balance_after.label("debit_balance_after"),
-        credit_entry.c.balance_after.label("credit_balance_after"),
-        transfers.c.ref, transfers.c.actor, transfers.c.store_id, transfers.c.reverses_seq,
-        transfers.c.prev_hash, transfers.c.hash,
-    ).select_from(
-        transfers
-        .join(debit_entry, and_(debit_entry.c.seq == transfers.c.seq,
-                                debit_entry.c.account_id == transfers.c.debit_account_id))
-        .join(credit_entry, and_(credit_entry.c.seq == transfers.c.seq,
-                                 credit_entry.c.account_id == transfers.c.credit_account_id))
-    )
+    t = transfers
+    return select(t.c.seq, t.c.id, t.c.batch_id, t.c.at, t.c.code, t.c.debit_account_id, t.c.debit_version,
+                  t.c.debit_balance_after, t.c.credit_account_id, t.c.credit_version, t.c.credit_balance_after,
+                  t.c.amount, t.c.ref, t.c.actor, t.c.store_id, t.c.reverses_seq, t.c.prev_hash, t.c.hash)
 
 
 def _posted(row: Row[Any]) -> Posted:

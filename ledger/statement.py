@@ -1,5 +1,6 @@
-"""An account's statement: its entries with running balance, newest first, from one indexed query
-(the range scan of `ledger_entries (account_id, account_version)` joined to the transfers by seq)."""
+"""An account's statement: its entries with running balance, newest first, from one indexed query: the
+range scans of the transfers' (debit_account_id, debit_version) and (credit_account_id, credit_version)
+indexes, merged by version."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import desc, select, union_all
 from sqlalchemy.orm import Session
 
 from ledger.accounts import get_account
-from ledger.models import Entry, Transfer
+from ledger.models import Transfer
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +47,16 @@ def statement(session: Session, account_id: int, *, limit: int = 50,
               before_version: int | None = None) -> Statement:
     """The newest `limit` entries of the account (older than `before_version` when given)."""
     account = get_account(session, account_id)
-    e, t = Entry.__table__, Transfer.__table__
-    query = (
-        select(e.c.seq, t.c.at, t.c.code, e.c.amount, e.c.balance_after, t.c.ref, e.c.account_version, t.c.id,
-               t.c.reverses_seq)
-        .select_from(e.join(t, t.c.seq == e.c.seq))
-        .where(e.c.account_id == account_id)
-        .order_by(e.c.account_version.desc())
-        .limit(limit)
-    )
-    if before_version is not None:
-        query = query.where(e.c.account_version < before_version)
-    rows = session.connection().execute(query)
+    t = Transfer.__table__
+    sides = []
+    for side_account, version, balance_after, amount in (
+            (t.c.debit_account_id, t.c.debit_version, t.c.debit_balance_after, -t.c.amount),
+            (t.c.credit_account_id, t.c.credit_version, t.c.credit_balance_after, t.c.amount)):
+        side = select(t.c.seq, t.c.at, t.c.code, amount.label("amount"), balance_after.label("balance_after"),
+                      t.c.ref, version.label("version"), t.c.id, t.c.reverses_seq).where(side_account == account_id)
+        if before_version is not None:
+            side = side.where(version < before_version)
+        sides.append(side)
+    query = union_all(*sides).order_by(desc("version")).limit(limit)
+    rows = session.execute(query)
     return Statement(account.id, account.balance, account.version, [StatementEntry(*row) for row in rows])

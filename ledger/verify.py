@@ -7,10 +7,9 @@ transfers. It recomputes:
 - the chain: each transfer's prev_hash is the previous transfer's hash, and its hash is SHA-256 over the
   previous hash and its canonical encoding (`ledger.chain`);
 - seq: 1, 2, 3, ... with nothing missing, and the chain head row at the last transfer;
-- balances: each transfer's two entries carry -amount and +amount, consecutive account versions, and the
-  balance after that follows from the previous one; no holder's account below zero; every account's cached
-  balance and version equal what its entries add up to; the balances sum to zero;
-- entries: exactly two per transfer, none without a transfer.
+- balances: each transfer's two entries (on the transfer row) carry the next version of their account and the
+  balance after that follows from the previous one by the amount; no holder's account below zero; every
+  account's cached balance and version equal what its entries come to; the balances sum to zero.
 
 The report names each problem by the seq where it shows (`Problem.seq`; None for a problem of an account as a
 whole, such as a cached balance) and what is wrong (`Problem.what`, one of WHATS). After a balance problem the
@@ -29,11 +28,11 @@ from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Any
 
-from sqlalchemy import Connection, String, Text, and_, cast, func, or_, select, type_coerce
+from sqlalchemy import Connection, String, Text, cast, func, select, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.chain import GENESIS_HASH, Canonical, canonical_time_sqlite, canonical_uuid_hex32, encode
-from ledger.models import Account, ChainHead, Entry, Transfer
+from ledger.chain import GENESIS_HASH, encode, encode_typed
+from ledger.models import Account, ChainHead, Transfer
 
 WHATS = {
     "gap": "a seq is missing",
@@ -43,7 +42,6 @@ WHATS = {
     "balance_mismatch": "a balance does not follow from the transfers",
     "overdrawn": "a holder's account is below zero",
     "sum_not_zero": "the balances do not sum to zero",
-    "orphan_entry": "an entry has no transfer, or belongs to neither of its transfer's accounts",
     "truncated": "transfers are missing at the end",
     "head_mismatch": "the chain head does not match the last transfer",
     "anchor_mismatch": "the transfer at the anchor seq does not have the expected hash",
@@ -54,7 +52,6 @@ PROGRESS_EVERY = 8192
 STREAM_CHUNK = 10_000
 
 transfers = Transfer.__table__
-entries = Entry.__table__
 accounts = Account.__table__
 chain_head = ChainHead.__table__
 
@@ -134,34 +131,30 @@ def check_journal(
     start_seq: int = 0,
     start_hash: bytes | None = GENESIS_HASH,
     opening_known: bool = True,
-    entry_versions: bool = True,
-    sqlite_raw: bool = False,
+    typed: bool = False,
     may_go_negative: dict[int, bool] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Tally:
     """The one loop behind `verify` and `check_export`.
 
-    Each row is (seq, id, batch, at, code, debit, credit, amount, debit_balance_after, credit_balance_after,
-    ref, actor, store_id, reverses, prev_hash, hash, debit_entry_amount, debit_entry_version,
-    credit_entry_amount, credit_entry_version) with canonical values (or SQLite's raw id/batch/at when
-    `sqlite_raw`). `start_hash=None` takes the first row's prev_hash on trust (an export after a seq);
-    `opening_known=False` takes each account's first balance on trust (the same).
+    Each row is (seq, id, batch, at, code, debit, debit_version, debit_balance_after, credit, credit_version,
+    credit_balance_after, amount, ref, actor, store_id, reverses, prev_hash, hash) in canonical values.
+    `typed`: the rows come from the database's typed columns (see `chain.encode_typed`). `start_hash=None`
+    takes the first prev_hash on trust; `opening_known=False` takes each account's first balance and version
+    on trust (an export after a seq).
     """
-    tally = Tally(last_seq=start_seq, last_hash=start_hash)
-    balances, versions = tally.balances, tally.versions
+    balances: dict[int, int] = {}
+    versions: dict[int, int] = {}
     expected = start_seq + 1
-    last_hash = start_hash
+    last_seq, last_hash = start_seq, start_hash
     count = 0
     add = problems.add
+    check_overdraft = may_go_negative is not None
+    encoder = encode_typed if typed else encode
     for row in rows:
-        (seq, tid, batch, at, code, debit, credit, amount, debit_after, credit_after, ref, actor, store_id,
-         reverses, prev_hash, hash_, debit_amount, debit_version, credit_amount, credit_version) = row
+        (seq, tid, batch, at, code, debit, debit_version, debit_after, credit, credit_version, credit_after,
+         amount, ref, actor, store_id, reverses, prev_hash, hash_) = row
         count += 1
-        if sqlite_raw:
-            tid = canonical_uuid_hex32(tid) if type(tid) is str else tid
-            if batch is not None and type(batch) is str:
-                batch = canonical_uuid_hex32(batch)
-            at = canonical_time_sqlite(at) if type(at) is str else at
         if seq != expected:
             if type(seq) is not int:
                 add(None, "malformed", f"seq {seq!r} is not a number")
@@ -171,12 +164,12 @@ def check_journal(
                     else f"no transfers {expected}..{seq - 1}")
             else:
                 add(seq, "out_of_order", f"seq {seq} comes after {expected - 1}")
-        if last_hash is not None and prev_hash != last_hash:
+        if prev_hash != last_hash and last_hash is not None:
             add(seq, "chain_broken", "prev_hash is not the hash of the transfer before")
         try:
-            computed = sha256(prev_hash + encode(Canonical(
-                seq, tid, batch, at, code, debit, credit, amount, debit_after, credit_after, ref, actor, store_id,
-                reverses))).digest()
+            computed = sha256(prev_hash + encoder((
+                seq, tid, batch, at, code, debit, debit_version, debit_after, credit, credit_version, credit_after,
+                amount, ref, actor, store_id, reverses))).digest()
         except (TypeError, ValueError):
             computed = None
         if computed != hash_:
@@ -185,48 +178,44 @@ def check_journal(
         last_hash = hash_
         if seq >= expected:
             expected = seq + 1
-        tally.last_seq = seq
-
-        if type(amount) is not int or type(debit) is not int or type(credit) is not int:
-            continue  # already reported as a hash mismatch; no arithmetic on it
-        debit_before = balances.get(debit)
-        if debit_before is None:
-            debit_before = 0 if opening_known or type(debit_after) is not int else debit_after + amount
-        credit_before = balances.get(credit)
-        if credit_before is None:
-            credit_before = 0 if opening_known or type(credit_after) is not int else credit_after - amount
-        want_debit, want_credit = debit_before - amount, credit_before + amount
-        if (debit_after != want_debit or credit_after != want_credit or debit_amount != -amount
-                or credit_amount != amount):
-            add(seq, "balance_mismatch", _balance_detail(debit, credit, amount, want_debit, want_credit,
-                                                         debit_after, credit_after, debit_amount, credit_amount))
-        balances[debit] = debit_after if type(debit_after) is int else want_debit
-        balances[credit] = credit_after if type(credit_after) is int else want_credit
-        if entry_versions:
-            want_dv, want_cv = versions.get(debit, 0) + 1, versions.get(credit, 0) + 1
+        last_seq = seq
+        if computed is None:
+            continue  # ill-typed: reported; no arithmetic on it
+        try:
+            if opening_known:
+                want_debit = balances.get(debit, 0) - amount
+                want_credit = balances.get(credit, 0) + amount
+                want_dv = versions.get(debit, 0) + 1
+                want_cv = versions.get(credit, 0) + 1
+            else:
+                want_debit = balances.get(debit, debit_after + amount) - amount
+                want_credit = balances.get(credit, credit_after - amount) + amount
+                want_dv = versions.get(debit, debit_version - 1) + 1
+                want_cv = versions.get(credit, credit_version - 1) + 1
+            if debit_after != want_debit or credit_after != want_credit:
+                add(seq, "balance_mismatch", _balance_detail(debit, credit, want_debit, want_credit, debit_after,
+                                                             credit_after))
             if debit_version != want_dv or credit_version != want_cv:
-                add(seq, "balance_mismatch", f"entry versions {debit_version}/{credit_version}, "
-                                             f"expected {want_dv}/{want_cv}")
-            versions[debit] = debit_version if type(debit_version) is int else want_dv
-            versions[credit] = credit_version if type(credit_version) is int else want_cv
-        if may_go_negative is not None and balances[debit] < 0 and not may_go_negative.get(debit, True):
-            add(seq, "overdrawn", f"account {debit} at {balances[debit]}", debit)
-        if progress is not None and count % PROGRESS_EVERY == 0:
+                add(seq, "balance_mismatch", f"versions {debit_version}/{credit_version}, expected {want_dv}/{want_cv}")
+            # Go on from the stored values, so one bad row is reported once, not at every later row.
+            balances[debit] = debit_after
+            balances[credit] = credit_after
+            versions[debit] = debit_version
+            versions[credit] = credit_version
+            if debit_after < 0 and check_overdraft and not may_go_negative.get(debit, True):  # type: ignore[union-attr]
+                add(seq, "overdrawn", f"account {debit} at {debit_after}", debit)
+        except TypeError:  # a value of the wrong type in a typed row: its hash did not match; reported above
+            continue
+        if count % PROGRESS_EVERY == 0 and progress is not None:
             progress(PROGRESS_EVERY)
     if progress is not None:
         progress(count % PROGRESS_EVERY)
-    tally.count = count
-    tally.last_hash = last_hash
-    return tally
+    return Tally(count, last_seq, last_hash, balances, versions)
 
 
-def _balance_detail(debit: int, credit: int, amount: int, want_debit: int, want_credit: int, debit_after: Any,
-                    credit_after: Any, debit_amount: Any, credit_amount: Any) -> str:
-    if debit_after is None or credit_after is None:
-        return "an entry of this transfer is missing"
+def _balance_detail(debit: int, credit: int, want_debit: int, want_credit: int, debit_after: int,
+                    credit_after: int) -> str:
     parts = []
-    if debit_amount != -amount or credit_amount != amount:
-        parts.append(f"entries say {debit_amount}/{credit_amount} for an amount of {amount}")
     if debit_after != want_debit:
         parts.append(f"account {debit} after is {debit_after}, recomputed {want_debit}")
     if credit_after != want_credit:
@@ -237,26 +226,19 @@ def _balance_detail(debit: int, credit: int, amount: int, want_debit: int, want_
 # --- the database side ----------------------------------------------------------------------------------
 
 def journal_select(dialect: str, after_seq: int = 0) -> Any:
-    """Transfers in seq order with both entries, in canonical values (SQLite: raw id/batch/at, see
-    `check_journal(sqlite_raw=True)`). The column order is `check_journal`'s row."""
+    """Transfers in seq order in canonical values (`ledger.chain`), in `check_journal`'s column order."""
     t = transfers
-    debit_entry, credit_entry = entries.alias("debit_entry"), entries.alias("credit_entry")
     if dialect == "sqlite":
-        # The raw stored text: turning it into UUID and datetime objects and back would cost more than the rest.
+        # SQLite stores exactly the canonical text: take it raw, with no UUID or datetime objects in between.
         tid, batch, at = type_coerce(t.c.id, String), type_coerce(t.c.batch_id, String), type_coerce(t.c.at, String)
     else:
-        tid, batch = cast(t.c.id, Text), cast(t.c.batch_id, Text)
-        at = func.to_char(func.timezone("UTC", t.c.at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        tid = func.replace(cast(t.c.id, Text), "-", "")
+        batch = func.replace(cast(t.c.batch_id, Text), "-", "")
+        at = func.to_char(func.timezone("UTC", t.c.at), "YYYY-MM-DD HH24:MI:SS.US")
     return (
-        select(t.c.seq, tid, batch, at, t.c.code, t.c.debit_account_id, t.c.credit_account_id, t.c.amount,
-               debit_entry.c.balance_after, credit_entry.c.balance_after, t.c.ref, t.c.actor, t.c.store_id,
-               t.c.reverses_seq, t.c.prev_hash, t.c.hash, debit_entry.c.amount, debit_entry.c.account_version,
-               credit_entry.c.amount, credit_entry.c.account_version)
-        .select_from(
-            t.outerjoin(debit_entry, and_(debit_entry.c.seq == t.c.seq,
-                                          debit_entry.c.account_id == t.c.debit_account_id))
-            .outerjoin(credit_entry, and_(credit_entry.c.seq == t.c.seq,
-                                          credit_entry.c.account_id == t.c.credit_account_id)))
+        select(t.c.seq, tid, batch, at, t.c.code, t.c.debit_account_id, t.c.debit_version, t.c.debit_balance_after,
+               t.c.credit_account_id, t.c.credit_version, t.c.credit_balance_after, t.c.amount, t.c.ref, t.c.actor,
+               t.c.store_id, t.c.reverses_seq, t.c.prev_hash, t.c.hash)
         .where(t.c.seq > after_seq)
         .order_by(t.c.seq)
     )
@@ -266,7 +248,8 @@ def stream(conn: Connection, statement: Any) -> Iterator[Any]:
     """Rows of `statement` fetched in chunks (a server-side cursor on PostgreSQL)."""
     result = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK).execute(statement)
     try:
-        yield from result
+        for chunk in result.partitions():
+            yield from chunk
     finally:
         result.close()
 
@@ -297,7 +280,7 @@ def verify(
         may_go_negative[account_id] = bool(negative_ok)
     head_seq, head_hash = conn.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).one()
 
-    tally = check_journal(stream(conn, journal_select(dialect)), problems, sqlite_raw=dialect == "sqlite",
+    tally = check_journal(stream(conn, journal_select(dialect)), problems, typed=True,
                           may_go_negative=may_go_negative, progress=progress)
 
     if head_seq > tally.last_seq:
@@ -310,7 +293,6 @@ def verify(
         problems.add(head_seq, "head_mismatch", "the chain head's hash is not the last transfer's hash")
 
     _check_cached_balances(cached, tally, problems)
-    _check_entry_count(conn, tally, problems)
     if anchor is not None:
         _check_anchor(conn, anchor, problems)
 
@@ -333,25 +315,6 @@ def _check_cached_balances(cached: dict[int, tuple[int, int]], tally: Tally, pro
     entries_sum = sum(tally.balances.values())
     if entries_sum != 0:
         problems.add(None, "sum_not_zero", f"the balances after the last entries sum to {entries_sum}")
-
-
-def _check_entry_count(conn: Connection, tally: Tally, problems: Problems) -> None:
-    total = conn.execute(select(func.count()).select_from(entries)).scalar_one()
-    if total == 2 * tally.count:
-        return
-    t = transfers
-    stray = conn.execute(
-        select(entries.c.seq, entries.c.account_id)
-        .select_from(entries.outerjoin(t, t.c.seq == entries.c.seq))
-        .where(or_(t.c.seq.is_(None),
-                   and_(entries.c.account_id != t.c.debit_account_id, entries.c.account_id != t.c.credit_account_id)))
-        .order_by(entries.c.seq).limit(problems.limit)
-    ).all()
-    for seq, account_id in stray:
-        problems.add(seq, "orphan_entry", f"entry of account {account_id} at seq {seq} belongs to no transfer side",
-                     account_id)
-    if not stray:
-        problems.add(None, "orphan_entry", f"{total} entries for {tally.count} transfers")
 
 
 def _check_anchor(conn: Connection, anchor: tuple[int, str], problems: Problems) -> None:

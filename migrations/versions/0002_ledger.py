@@ -1,12 +1,13 @@
-"""ledger: accounts, the hash-chained journal of transfers, entries, the chain head; append-only triggers
+"""ledger: accounts, the hash-chained journal of transfers with their entries, the chain head, triggers
 
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-03
 
-Transfers and entries refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL) through triggers. On SQLite a
-batch-mode ALTER of those tables copies them into a new table and loses the triggers: a later migration
-that batch-alters `ledger_transfers` or `ledger_entries` must call `create_append_only_triggers` again.
+Transfers (which carry their entries) refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL) through
+triggers. On SQLite a batch-mode ALTER copies a table into a new one and loses its triggers: a later migration
+that batch-alters `ledger_transfers` must create them again (`create_append_only_triggers`), and drop and
+recreate the `ledger_entries` view around it.
 """
 
 from __future__ import annotations
@@ -21,8 +22,19 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-APPEND_ONLY_TABLES = ("ledger_transfers", "ledger_entries")
+APPEND_ONLY_TABLES = ("ledger_transfers",)
 GENESIS_HASH = b"\x00" * 32
+
+# Each transfer's two entries, one row per account per transfer, for people reading the database with SQL.
+ENTRIES_VIEW = """
+CREATE VIEW ledger_entries AS
+SELECT seq, debit_account_id AS account_id, debit_version AS account_version, -amount AS amount,
+       debit_balance_after AS balance_after, code, ref, at
+FROM ledger_transfers
+UNION ALL
+SELECT seq, credit_account_id, credit_version, amount, credit_balance_after, code, ref, at
+FROM ledger_transfers
+"""
 
 
 def create_append_only_triggers() -> None:
@@ -102,7 +114,11 @@ def upgrade() -> None:
         sa.Column("at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("code", sa.String(length=24), nullable=False),
         sa.Column("debit_account_id", sa.Integer(), nullable=False),
+        sa.Column("debit_version", sa.Integer(), nullable=False),
+        sa.Column("debit_balance_after", sa.BigInteger(), nullable=False),
         sa.Column("credit_account_id", sa.Integer(), nullable=False),
+        sa.Column("credit_version", sa.Integer(), nullable=False),
+        sa.Column("credit_balance_after", sa.BigInteger(), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("ref", sa.String(length=128), nullable=False),
         sa.Column("actor", sa.String(length=64), nullable=False),
@@ -117,6 +133,8 @@ def upgrade() -> None:
         sa.CheckConstraint("amount > 0", name=op.f("ck_ledger_transfers_amount_positive")),
         sa.CheckConstraint("debit_account_id <> credit_account_id", name=op.f("ck_ledger_transfers_two_accounts")),
         sa.CheckConstraint("seq > 0", name=op.f("ck_ledger_transfers_seq_positive")),
+        sa.CheckConstraint("debit_version > 0 AND credit_version > 0",
+                           name=op.f("ck_ledger_transfers_versions_positive")),
         sa.ForeignKeyConstraint(["credit_account_id"], ["ledger_accounts.id"],
                                 name=op.f("fk_ledger_transfers_credit_account_id_ledger_accounts")),
         sa.ForeignKeyConstraint(["debit_account_id"], ["ledger_accounts.id"],
@@ -125,34 +143,21 @@ def upgrade() -> None:
                                 name=op.f("fk_ledger_transfers_reverses_seq_ledger_transfers")),
         sa.ForeignKeyConstraint(["store_id"], ["stores.id"], name=op.f("fk_ledger_transfers_store_id_stores")),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_ledger_transfers")),
+        sa.UniqueConstraint("credit_account_id", "credit_version",
+                            name=op.f("uq_ledger_transfers_credit_account_id")),
+        sa.UniqueConstraint("debit_account_id", "debit_version", name=op.f("uq_ledger_transfers_debit_account_id")),
         sa.UniqueConstraint("id", name=op.f("uq_ledger_transfers_id")),
         sa.UniqueConstraint("reverses_seq", name=op.f("uq_ledger_transfers_reverses_seq")),
     )
     with op.batch_alter_table("ledger_transfers", schema=None) as batch_op:
         batch_op.create_index("ix_ledger_transfers_ref", ["ref"], unique=False)
-
-    op.create_table(
-        "ledger_entries",
-        sa.Column("seq", sa.BigInteger(), nullable=False),
-        sa.Column("account_id", sa.Integer(), nullable=False),
-        sa.Column("account_version", sa.Integer(), nullable=False),
-        sa.Column("amount", sa.BigInteger(), nullable=False),
-        sa.Column("balance_after", sa.BigInteger(), nullable=False),
-        sa.CheckConstraint("account_version > 0", name=op.f("ck_ledger_entries_version_positive")),
-        sa.CheckConstraint("amount <> 0", name=op.f("ck_ledger_entries_amount_nonzero")),
-        sa.ForeignKeyConstraint(["account_id"], ["ledger_accounts.id"],
-                                name=op.f("fk_ledger_entries_account_id_ledger_accounts")),
-        sa.ForeignKeyConstraint(["seq"], ["ledger_transfers.seq"], name=op.f("fk_ledger_entries_seq_ledger_transfers")),
-        sa.PrimaryKeyConstraint("seq", "account_id", name=op.f("pk_ledger_entries")),
-        sa.UniqueConstraint("account_id", "account_version", name=op.f("uq_ledger_entries_account_id")),
-        sqlite_with_rowid=False,
-    )
+    op.execute(ENTRIES_VIEW)
     create_append_only_triggers()
 
 
 def downgrade() -> None:
     drop_append_only_triggers()
-    op.drop_table("ledger_entries")
+    op.execute("DROP VIEW ledger_entries")
     with op.batch_alter_table("ledger_transfers", schema=None) as batch_op:
         batch_op.drop_index("ix_ledger_transfers_ref")
     op.drop_table("ledger_transfers")

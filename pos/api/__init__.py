@@ -20,6 +20,7 @@ BLUEPRINT_MODULES = (
     "pos.api.members",
     "pos.api.sales",
     "pos.api.shifts",
+    "pos.api.ledger",
 )
 
 

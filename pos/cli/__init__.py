@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "pos.cli.inventory",
     "pos.cli.printing",
     "pos.cli.members",
+    "pos.cli.ledger",
 )
 
 
