@@ -17,7 +17,7 @@ from inventory.models import StockLevel, StockMovement
 from inventory.stock import check_levels
 from ledger.accounts import programme_account
 from ledger.members import Member
-from ledger.models import REDEMPTION, REVERSAL, VOLUNTEER_HOURS, Account, Entry, Transfer
+from ledger.models import REDEMPTION, REVERSAL, VOLUNTEER_HOURS, Account, Transfer
 from ledger.posting import NewTransfer, post
 from ledger.verify import verify
 from pos.idempotency import IdempotencyRecord
@@ -80,7 +80,7 @@ def snapshot(uow: UnitOfWork) -> dict[str, Any]:
             "balances": sorted(session.execute(select(Account.id, Account.balance, Account.version)).all()),
             "stock": sorted(session.execute(select(StockLevel.store_id, StockLevel.product_id, StockLevel.qty,
                                                    StockLevel.version)).all()),
-            "counts": {m.__name__: count(m) for m in (Transfer, Entry, StockMovement, Sale, SaleLine, Shift,
+            "counts": {m.__name__: count(m) for m in (Transfer, StockMovement, Sale, SaleLine, Shift,
                                                        PrintJob, IdempotencyRecord, Account)},
         }
 
