@@ -3,6 +3,7 @@ per approval, records the database keeps, pending points that cannot be spent, g
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -371,3 +372,27 @@ def test_verify_holds_after_earning(uow: UnitOfWork) -> None:
     assert uow.read(lambda s: balance(s, get_member(s, m).account_id)) == 5 + 5 + 5
     assert uow.read(lambda s: earning.pending_points(s, m)) == 0
     assert uow.read(lambda s: s.scalar(select(func.count()).select_from(Transfer))) == 3
+
+
+def test_tablets_recording_at_once_cannot_both_squeeze_under_the_daily_cap(uow: UnitOfWork) -> None:
+    """Four tablets each record 5 hours of one member's day at the same instant: the member's row is locked
+    while the limits are checked, so exactly two fit under the 12-hour cap, whatever the interleaving."""
+    m, _ = member(uow)
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def record(hour: int) -> None:
+        barrier.wait()
+        try:
+            hours(uow, m, 5 * 60, started_at=local(5, hour))
+            outcomes.append("ok")
+        except DomainError as exc:
+            outcomes.append(exc.details.get("limit", exc.code))
+
+    threads = [threading.Thread(target=record, args=(hour,)) for hour in (0, 5, 10, 15)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["daily_cap", "daily_cap", "ok", "ok"]
+    assert count(uow, Contribution) == 2
