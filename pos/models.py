@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "pos.print_jobs",
     "ledger.models",
     "ledger.members",
+    "pos.sales",
     "ledger.earning",
 )
 

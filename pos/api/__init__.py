@@ -18,6 +18,8 @@ BLUEPRINT_MODULES = (
     "pos.api.stock",
     "pos.api.print_jobs",
     "pos.api.members",
+    "pos.api.sales",
+    "pos.api.shifts",
     "pos.api.activities",
     "pos.api.contributions",
     "pos.api.notices",

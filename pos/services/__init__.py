@@ -1,1 +1,1 @@
-"""Use cases that span packages (ledger and inventory together), each in the caller's one transaction."""
+"""Use cases that span packages (ledger, inventory, printers); each owns its transaction."""
