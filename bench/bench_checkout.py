@@ -153,17 +153,18 @@ class Phase:
 
         def run(client: int) -> None:
             rng = random.Random(client)
+            arrivals = random.Random(1000 + client)  # the pacing does not depend on what is sold
             conn = server.connection()
             mine: list[float] = []
             errors: dict[int, int] = {}
             start.wait()
-            next_at = time.perf_counter() + (rng.expovariate(1000 / interval_ms) if interval_ms else 0)
+            next_at = time.perf_counter() + (arrivals.expovariate(1000 / interval_ms) if interval_ms else 0)
             while True:
                 if interval_ms:
                     delay = next_at - time.perf_counter()
                     if delay > 0:
                         time.sleep(delay)
-                    next_at += rng.expovariate(1000 / interval_ms)
+                    next_at += arrivals.expovariate(1000 / interval_ms)
                 if time.perf_counter() >= stop_at[0]:
                     break
                 began = time.perf_counter()

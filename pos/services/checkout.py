@@ -16,7 +16,8 @@ Lock order everywhere (PostgreSQL): sale row → shift row → stock levels → 
 a sale, a void and a close cannot deadlock one another. On SQLite the write transaction (BEGIN IMMEDIATE) is the
 only writer anyway.
 
-Domain calls take the caller's Session and never commit; the `record_*`/`*_once` wrappers own the transaction.
+Domain calls take the caller's Session and never commit; `record_sale`, `close_shift_once` and `run_writing` own
+the transaction (and, on SQLite, queue the counter's writers in this process).
 """
 
 from __future__ import annotations
