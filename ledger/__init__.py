@@ -1,7 +1,8 @@
 """The points ledger: accounts, the append-only hash-chained journal of transfers, verify and export.
 
-Knows nothing of members, goods or Flask. Every function takes the caller's SQLAlchemy Session and never
-commits; run them inside `core.db.UnitOfWork.run`. The public API:
+Each transfer row carries its two entries (account, version after, balance after), so the journal is one
+table; `models` explains why. Knows nothing of members, goods or Flask. Every function takes the caller's
+SQLAlchemy Session and never commits: run them inside `core.db.UnitOfWork.run`. The public API:
 
 - accounts: `open_account`, `programme_account`, `donation_fund_account`, `adjustments_account`,
   `redemption_sink`, `find_account`, `get_account`, `balance`

@@ -1,25 +1,27 @@
 """Posting transfers: one, or a linked batch that commits or fails as a whole, in the caller's transaction.
 
-    with-in a UnitOfWork:  posted = post(session, NewTransfer(id=..., debit=member, credit=sink, amount=30,
-                                                             code=REDEMPTION, ref=f"sale:{sale_id}", actor=...))
+    def redeem(session):  # run by the use case's UnitOfWork
+        return post(session, NewTransfer(id=sale_id, debit=member_account, credit=shop_sink, amount=30,
+                                         code=REDEMPTION, ref=f"sale:{sale_id}", actor="clerk-dsc", store_id=1))
 
-How one posting goes (all Core statements on the session's connection, a fixed handful per call whatever
-the batch size):
+How a posting goes (Core statements on the session's connection; a fixed handful whatever the batch size,
+four for a single transfer on SQLite):
 
 1. lock the chain head (SELECT ... FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE has already made this
    transaction the only writer). Everything below happens under that lock, so seq is gapless and the chain
    linear;
 2. look the ids up: if all were posted before with the same content, return those transfers (a replay
    changes nothing); if any was posted with other content, refuse (TransferConflict, a 409);
-3. lock the accounts involved (FOR UPDATE, in id order) and read their balances; a reversal's original is
-   checked not to be reversed already;
-4. compute in memory: balances after, versions, seq, the hash chain; a holder's account that would go below
-   zero refuses the whole batch (InsufficientPoints) before anything is written;
+3. lock the accounts involved (FOR UPDATE, in id order) and read their balances and versions; a reversal's
+   original is checked not to be reversed already;
+4. compute in memory: balances and versions after each transfer, seq, the hash chain; a holder's account that
+   would go below zero refuses the whole batch (InsufficientPoints) before anything is written;
 5. insert the transfers (each row carries its two entries), update the accounts' cached balances, move the
    chain head.
 
 Nothing is committed here: the caller's UnitOfWork commits, or rolls everything back on any error, and reruns
-the whole function on a serialization failure or deadlock, which is safe because of step 2.
+the whole function on a serialization failure or deadlock, which is safe because of step 2. The chain head
+stays locked until the caller commits: post late in a long use case, so other tablets wait less.
 """
 
 from __future__ import annotations
@@ -144,9 +146,9 @@ class Posted:
 
     def canonical(self) -> Canonical:
         batch = None if self.batch_id is None else canonical_id(self.batch_id)
-        return Canonical(self.seq, canonical_id(self.id), batch, canonical_time(self.at), self.code, self.debit,
-                         self.debit_version, self.debit_balance_after, self.credit, self.credit_version,
-                         self.credit_balance_after,
+        return Canonical(self.seq, canonical_id(self.id), batch, canonical_time(self.at), self.code,
+                         self.debit, self.debit_version, self.debit_balance_after,
+                         self.credit, self.credit_version, self.credit_balance_after,
                          self.amount, self.ref, self.actor, self.store_id, self.reverses)
 
 
@@ -382,9 +384,10 @@ def _check_reversals(conn: Connection, items: Sequence[NewTransfer]) -> None:
     originals = {row.seq: row for row in conn.execute(
         select(transfers.c.seq, transfers.c.debit_account_id, transfers.c.credit_account_id, transfers.c.amount,
                transfers.c.code).where(transfers.c.seq.in_(seqs)))}
-    done = conn.execute(select(transfers.c.reverses_seq, transfers.c.id).where(transfers.c.reverses_seq.in_(seqs)))
-    for reversed_seq, by_id in done:
-        raise AlreadyReversed("already reversed", seq=reversed_seq, reversed_by=str(by_id))
+    done = conn.execute(select(transfers.c.reverses_seq, transfers.c.id)
+                        .where(transfers.c.reverses_seq.in_(seqs)).order_by(transfers.c.reverses_seq)).first()
+    if done is not None:
+        raise AlreadyReversed("already reversed", seq=done[0], reversed_by=str(done[1]))
     for t in targets:
         original = originals.get(t.reverses)
         if original is None:

@@ -18,6 +18,7 @@ from core.stores import Store, create_store
 from pos.auth import create_user
 from pos.cli.inventory import load_demo_catalog
 from pos.cli.members import load_demo_members
+from pos.services.earning import load_demo_earning
 
 
 def demo_csv(name: str) -> list[dict[str, str]]:
@@ -57,6 +58,7 @@ DEMO_LOADERS: list[Loader] = [
     load_users,
     load_demo_catalog,  # goods and opening stock (inventory)
     load_demo_members,  # sample members in their shops, with their cards (members)
+    load_demo_earning,  # activity categories, an activity, pending and posted contributions (earning)
 ]
 
 

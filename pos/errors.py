@@ -24,6 +24,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "idempotency_conflict": 409,
     "already_voided": 409,
     "already_decided": 409,
+    "already_reversed": 409,
     "conflict": 409,
     "payload_too_large": 413,
     "unsupported_media_type": 415,

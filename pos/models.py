@@ -12,8 +12,8 @@ MODEL_MODULES = (
     "pos.print_jobs",
     "ledger.models",
     "ledger.members",
-    "ledger.earning",
     "pos.sales",
+    "ledger.earning",
     "pos.bureau.models",
 )
 

@@ -7,6 +7,8 @@ through `textContent` (or Jinja's autoescape), never as HTML.
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, Flask, redirect, render_template, request, url_for
 
 from pos.i18n import LANGUAGES, catalog, negotiate
@@ -16,6 +18,11 @@ bp = Blueprint("pages", __name__)
 # page name → (template, title key, roles that see it in the menu)
 PAGES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "home": ("home.html", "nav.home", ("admin", "auditor", "manager", "clerk", "coordinator")),
+    "counter": ("counter.html", "nav.counter", ("manager", "clerk")),
+    "checkin": ("checkin.html", "nav.checkin", ("manager", "coordinator")),
+    "approvals": ("approvals.html", "nav.approvals", ("manager",)),
+    "stock": ("stock.html", "nav.stock", ("manager",)),
+    "members": ("members.html", "nav.members", ("manager", "clerk")),
     "bureau": ("bureau/reconciliation.html", "nav.bureau", ("admin", "auditor", "manager")),
     "bureau_dashboard": ("bureau/dashboard.html", "nav.bureau_dashboard", ("admin", "auditor", "manager")),
     "bureau_anomalies": ("bureau/anomalies.html", "nav.bureau_anomalies", ("admin", "auditor", "manager")),
@@ -48,6 +55,37 @@ def login():
 @bp.get("/home")
 def home():
     return render_page("home.html", "nav.home")
+
+
+@bp.get("/counter")
+def counter():
+    return render_page("counter.html", "nav.counter")
+
+
+@bp.get("/checkin")
+def checkin():
+    return render_page("checkin.html", "nav.checkin")
+
+
+@bp.get("/approvals")
+def approvals():
+    return render_page("approvals.html", "nav.approvals")
+
+
+@bp.get("/stock")
+def stock():
+    return render_page("stock.html", "nav.stock")
+
+
+@bp.get("/members")
+def members():
+    return render_page("members.html", "nav.members")
+
+
+@bp.get("/members/<uuid:member_id>")
+def member(member_id: uuid.UUID):
+    # The shell only: the script reads the id from the path and asks the API, which checks the shop.
+    return render_page("member.html", "tablet.member.title")
 
 
 def init_app(app: Flask) -> None:

@@ -18,9 +18,12 @@ BLUEPRINT_MODULES = (
     "pos.api.stock",
     "pos.api.print_jobs",
     "pos.api.members",
-    "pos.api.ledger",
     "pos.api.sales",
     "pos.api.shifts",
+    "pos.api.activities",
+    "pos.api.contributions",
+    "pos.api.notices",
+    "pos.api.ledger",
     "pos.api.reports",
     "pos.api.checkpoints",
 )

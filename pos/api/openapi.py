@@ -53,7 +53,7 @@ def build_spec() -> dict[str, Any]:
                     "schema": {"$ref": f"#/components/schemas/{name}"}}}}
             if meta.query is not None:
                 for field, info in meta.query.model_fields.items():
-                    op["parameters"].append({"name": field, "in": "query", "required": info.is_required(),
+                    op["parameters"].append({"name": info.alias or field, "in": "query", "required": info.is_required(),
                                              "schema": {"type": "string"}})
             paths.setdefault(path, {})[method.lower()] = op
     return {

@@ -16,18 +16,22 @@ Lock order everywhere (PostgreSQL): sale row → shift row → stock levels → 
 a sale, a void and a close cannot deadlock one another. On SQLite the write transaction (BEGIN IMMEDIATE) is the
 only writer anyway.
 
-Domain calls take the caller's Session and never commit; the `record_*`/`*_once` wrappers own the transaction.
+Domain calls take the caller's Session and never commit; `record_sale`, `close_shift_once` and `run_writing` own
+the transaction (and, on SQLite, queue the counter's writers in this process).
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Engine, Select, and_, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -52,6 +56,7 @@ from printers.documents import Receipt, ReceiptLine, ZReport, ZReportItem
 
 # Ids derived from a sale's id (uuid5), so that a replayed sale or void names the same ledger transfer.
 SALE_NAMESPACE = uuid.UUID("0f4c3a52-8d2e-5b7a-9c61-3e5f7a9b1d20")
+T = TypeVar("T")
 PRINTED_LANGUAGE = "zh-CN"  # receipts and Z reports are printed in Chinese whatever the screen's language
 
 
@@ -119,10 +124,68 @@ def void_ref(sale_id: uuid.UUID) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class PricedLine:
-    """A line of the basket after merging: the product, how many, at the current price."""
+class BasketLine:
+    """A line of the basket after merging: the canonical barcode and how many, before any lookup."""
 
     line: int  # index of the first scan of this product in the request
+    barcode: str
+    qty: int
+
+
+@dataclass(frozen=True)
+class Basket:
+    lines: list[BasketLine]
+    scanned: list[str]  # the canonical code of every line as sent, by index
+
+    def unknown(self, exc: UnknownProduct, products: dict[str, Product] | None = None) -> UnknownProduct:
+        """The inventory's refusal, naming every line (index and barcode) of a product it does not sell."""
+        missing = set(exc.details.get("barcodes", []))
+        inactive = set(exc.details.get("inactive", []))
+        lines: list[dict[str, Any]] = []
+        for index, code in enumerate(self.scanned):
+            if code in missing:
+                entry = {"line": index, "barcode": code, "reason": "inactive" if code in inactive else "unknown"}
+                if code in inactive and products and code in products:
+                    entry["name"] = products[code].name
+                lines.append(entry)
+        first = lines[0]
+        return UnknownProduct("a line's product is unknown or not sold", line=first["line"], barcode=first["barcode"],
+                              reason=first["reason"], lines=lines, barcodes=sorted(missing))
+
+
+def basket(lines: Sequence[tuple[str, int]]) -> Basket:
+    """The scanned lines with their codes validated and lines of the same code merged (first-scan order), without
+    touching the database. A bad code is `invalid_barcode` naming every bad line by index; a merged quantity
+    above 999 is a `validation_error`."""
+    if not lines:
+        raise ValidationFailed("no lines", lines="at least one line")
+    scanned: list[str] = []
+    invalid: list[dict[str, Any]] = []
+    for index, (raw, _qty) in enumerate(lines):
+        try:
+            scanned.append(validate_product_code(raw))
+        except InvalidBarcode as exc:
+            invalid.append({"line": index, **exc.details})
+    if invalid:
+        first = invalid[0]
+        raise InvalidBarcode("a line's barcode is not valid", line=first["line"], barcode=first.get("barcode"),
+                             reason=first.get("reason"), lines=invalid)
+    merged: dict[str, BasketLine] = {}
+    for index, (code, (_raw, qty)) in enumerate(zip(scanned, lines, strict=True)):
+        prior = merged.get(code)
+        total = qty + (prior.qty if prior else 0)
+        if total > MAX_QTY:
+            raise ValidationFailed("too many of one product", **{
+                f"lines.{index}.qty": f"the lines of {code} add up to {total}, more than {MAX_QTY}"})
+        merged[code] = BasketLine(prior.line if prior else index, code, total)
+    return Basket(list(merged.values()), scanned)
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLine:
+    """A basket line with its product at the current price (what a quote shows)."""
+
+    line: int
     product_id: int
     barcode: str
     name: str
@@ -136,48 +199,16 @@ class PricedLine:
 
 
 def price_lines(session: Session, lines: Sequence[tuple[str, int]]) -> list[PricedLine]:
-    """The scanned lines as products at current prices, lines of the same product merged (first-scan order).
-
-    Refusals name every bad line by its index and barcode: `invalid_barcode` (malformed, wrong check digit),
-    then `unknown_product` (no such product, or taken off sale: reason `inactive`); a merged quantity above 999
-    is a `validation_error`.
-    """
-    if not lines:
-        raise ValidationFailed("no lines", lines="at least one line")
-    canonical: list[str] = []
-    invalid: list[dict[str, Any]] = []
-    for index, (raw, _qty) in enumerate(lines):
-        try:
-            canonical.append(validate_product_code(raw))
-        except InvalidBarcode as exc:
-            invalid.append({"line": index, **exc.details})
-    if invalid:
-        first = invalid[0]
-        raise InvalidBarcode("a line's barcode is not valid", line=first["line"], barcode=first.get("barcode"),
-                             reason=first.get("reason"), lines=invalid)
-    found = {p.barcode: p for p in session.scalars(select(Product).where(Product.barcode.in_(set(canonical))))}
-    unknown: list[dict[str, Any]] = []
-    for index, code in enumerate(canonical):
-        product = found.get(code)
-        if product is None:
-            unknown.append({"line": index, "barcode": code, "reason": "unknown"})
-        elif not product.active:
-            unknown.append({"line": index, "barcode": code, "reason": "inactive", "name": product.name})
-    if unknown:
-        first = unknown[0]
-        raise UnknownProduct("a line's product is unknown or not sold", line=first["line"], barcode=first["barcode"],
-                             reason=first["reason"], lines=unknown, barcodes=[u["barcode"] for u in unknown])
-    merged: dict[int, PricedLine] = {}
-    for index, (code, (_raw, qty)) in enumerate(zip(canonical, lines, strict=True)):
-        product = found[code]
-        prior = merged.get(product.id)
-        total = qty + (prior.qty if prior else 0)
-        if total > MAX_QTY:
-            raise ValidationFailed("too many of one product", **{
-                f"lines.{index}.qty": f"the lines of {code} add up to {total}, more than {MAX_QTY}"})
-        merged[product.id] = PricedLine(prior.line if prior else index, product.id, product.barcode, product.name,
-                                        product.unit, total, product.points_price)
-    return list(merged.values())
+    """The basket at current prices; `unknown_product` names each line of goods unknown or taken off sale."""
+    wanted = basket(lines)
+    found = {p.barcode: p for p in session.scalars(
+        select(Product).where(Product.barcode.in_([line.barcode for line in wanted.lines])))}
+    missing = [line.barcode for line in wanted.lines if line.barcode not in found]
+    inactive = [line.barcode for line in wanted.lines if line.barcode in found and not found[line.barcode].active]
+    if missing or inactive:
+        raise wanted.unknown(UnknownProduct("unknown", barcodes=missing + inactive, inactive=inactive), found)
+    return [PricedLine(line.line, found[line.barcode].id, line.barcode, found[line.barcode].name,
+                       found[line.barcode].unit, line.qty, found[line.barcode].points_price) for line in wanted.lines]
 
 
 def _seller_store(principal: Principal, store_code: str | None) -> int:
@@ -237,10 +268,19 @@ def quote(session: Session, principal: Principal, cmd: SaleCommand) -> dict[str,
     }
 
 
+_LINE_FIELDS = ("barcode", "name", "unit", "qty", "points_price", "points")
+
+
 def _line_json(p: PricedLine | SaleLine) -> dict[str, Any]:
     line = p.line if isinstance(p, PricedLine) else p.line_no
-    return {"line": line, "barcode": p.barcode, "name": p.name, "unit": p.unit, "qty": p.qty,
-            "points_price": p.points_price, "points": p.points}
+    return {"line": line, **{k: getattr(p, k) for k in _LINE_FIELDS}}
+
+
+def _store_name(session: Session, store_id: int) -> str:
+    store = session.get(Store, store_id)
+    if store is None:
+        raise NotFound("store not found", store_id=store_id)
+    return store.name
 
 
 # ---------------------------------------------------------------------------------------------- the sale
@@ -253,14 +293,17 @@ def checkout(session: Session, principal: Principal, cmd: SaleCommand, *,
     now = utcnow()
     member, card = resolve_card(session, cmd.card_number, store_id=store_id)
     try:
-        priced = price_lines(session, cmd.lines)
+        wanted = basket(cmd.lines)
         shift = open_shift(session, store_id, principal.user_id, principal.username, now)
         ref = sale_ref(cmd.id)
         try:
-            sold = stock.sell(session, store_id, [stock.Line(p.barcode, p.qty) for p in priced], ref,
+            # The inventory looks the goods up (active ones only), prices them and takes them out, in one go.
+            sold = stock.sell(session, store_id, [stock.Line(line.barcode, line.qty) for line in wanted.lines], ref,
                               principal.username, at=now)
+        except UnknownProduct as exc:
+            raise wanted.unknown(exc, _products(session, exc.details.get("inactive", []))) from None
         except OutOfStock as exc:
-            raise _out_of_stock(session, exc, priced, member) from None
+            raise _out_of_stock(session, exc, wanted, member) from None
         total = sum(line.points for line in sold)
         sink = redemption_sink(session, store_id)
         try:
@@ -275,32 +318,31 @@ def checkout(session: Session, principal: Principal, cmd: SaleCommand, *,
     after = posted.debit_balance_after
     before = after + total
 
-    store = session.get(Store, store_id)
-    assert store is not None
-    receipt = Receipt(sale_id=str(cmd.id), store_name=store.name, sold_at=now, clerk=principal.username,
-                      member_name=member.name, card_number=card.card_number,
+    receipt = Receipt(sale_id=str(cmd.id), store_name=_store_name(session, store_id), sold_at=now,
+                      clerk=principal.username, member_name=member.name, card_number=card.card_number,
                       lines=tuple(ReceiptLine(s.name, s.qty, s.points_price, s.barcode) for s in sold),
                       points_total=total, balance_before=before, balance_after=after)
     job = enqueue_document(session, store_id, receipt, settings=settings, now=now)
 
-    sale = Sale(id=cmd.id, store_id=store_id, clerk_id=principal.user_id, clerk=principal.username,
-                member_id=member.id, card_number=card.card_number, points_total=total, balance_before=before,
-                balance_after=after, status=COMPLETED, created_at=now, shift_id=shift.id, transfer_seq=posted.seq,
-                transfer_id=posted.id, receipt_job_id=job.id)
-    session.add(sale)
-    sale_lines = [SaleLine(sale_id=cmd.id, line_no=p.line, product_id=s.product_id, barcode=s.barcode, name=s.name,
-                           unit=s.unit, qty=s.qty, points_price=s.points_price, points=s.points)
-                  for p, s in zip(priced, sold, strict=True)]
-    session.add_all(sale_lines)
-    session.flush()
+    # Core inserts: the ORM's unit of work adds nothing for rows written once and not read back here.
+    session.execute(insert(Sale.__table__).values(
+        id=cmd.id, store_id=store_id, clerk_id=principal.user_id, clerk=principal.username, member_id=member.id,
+        card_number=card.card_number, points_total=total, balance_before=before, balance_after=after,
+        status=COMPLETED, created_at=now, shift_id=shift.id, transfer_seq=posted.seq, transfer_id=posted.id,
+        receipt_job_id=job.id))
+    lines = [{"sale_id": cmd.id, "line_no": w.line, "product_id": s.product_id, "barcode": s.barcode,
+              "name": s.name, "unit": s.unit, "qty": s.qty, "points_price": s.points_price, "points": s.points}
+             for w, s in zip(wanted.lines, sold, strict=True) if w.barcode == s.barcode]
+    assert len(lines) == len(sold), "the inventory answered the lines in another order"
+    session.execute(insert(SaleLine.__table__), lines)
     return {
         "sale_id": str(cmd.id),
         "status": COMPLETED,
-        "store": store.code,
+        "store": principal.store_code,
         "clerk": principal.username,
         "created_at": now.isoformat(),
         "member": {"member_id": str(member.id), "name": member.name, "card_number": card.card_number},
-        "lines": [_line_json(line) for line in sale_lines],
+        "lines": [{"line": line["line_no"], **{k: line[k] for k in _LINE_FIELDS}} for line in lines],
         "points_total": total,
         "balance_before": before,
         "balance_after": after,
@@ -310,23 +352,56 @@ def checkout(session: Session, principal: Principal, cmd: SaleCommand, *,
     }
 
 
-def _out_of_stock(session: Session, exc: OutOfStock, priced: list[PricedLine], member: Member) -> OutOfStock:
+def _products(session: Session, codes: list[str]) -> dict[str, Product]:
+    if not codes:
+        return {}
+    return {p.barcode: p for p in session.scalars(select(Product).where(Product.barcode.in_(codes)))}
+
+
+def _out_of_stock(session: Session, exc: OutOfStock, wanted: Basket, member: Member) -> OutOfStock:
     """The inventory's refusal, with each short line's index and the points side too (both shortfalls at once)."""
-    index = {p.barcode: p.line for p in priced}
+    index = {line.barcode: line.line for line in wanted.lines}
     lines = [{"line": index.get(short["barcode"]), **{k: v for k, v in short.items() if k != "store_id"}}
              for short in exc.details.get("lines", [])]
-    total = sum(p.points for p in priced)
+    prices = {p.barcode: p.points_price for p in _products(session, list(index)).values()}
+    total = sum(line.qty * prices[line.barcode] for line in wanted.lines)
     current = balance(session, member.account_id)
     return OutOfStock("not enough stock", lines=lines, points_total=total, balance=current,
                       points_shortfall=max(0, total - current))
+
+
+# SQLite admits one writer at a time, and a writer that finds the database locked sleeps in SQLite's busy handler
+# with a growing backoff (1, 2, 5 ... 100 ms), so under load some sales wait for seconds while others pass. Within
+# this process, the counter's writes queue on a lock instead and take the database lock as soon as it is free.
+_writer_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_writer_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _one_writer(uow: UnitOfWork) -> Iterator[None]:
+    engine = uow.session_factory.kw.get("bind")
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        yield  # PostgreSQL: row locks, writers run side by side
+        return
+    with _writer_locks_guard:
+        lock = _writer_locks.setdefault(engine, threading.Lock())
+    with lock:
+        yield
+
+
+def run_writing(uow: UnitOfWork, work: Callable[[Session], T]) -> T:
+    """`uow.run(work)`, queued behind this process's other counter writes on SQLite."""
+    with _one_writer(uow):
+        return uow.run(work)
 
 
 def record_sale(uow: UnitOfWork, principal: Principal, cmd: SaleCommand, *,
                 settings: PrintSettings | None = None) -> Answer:
     """POST /sales exactly once: a replay of the same id and body answers as the first time (201)."""
     _seller_store(principal, cmd.store)
-    return create_once(uow, "sales", str(cmd.id), cmd.fingerprint(principal),
-                       lambda session: (checkout(session, principal, cmd, settings=settings), 201))
+    with _one_writer(uow):
+        return create_once(uow, "sales", str(cmd.id), cmd.fingerprint(principal),
+                           lambda session: (checkout(session, principal, cmd, settings=settings), 201))
 
 
 # ---------------------------------------------------------------------------------------------- shifts
@@ -436,8 +511,9 @@ def shift_report(session: Session, shift: Shift, *, to_seq: int, closed_at: date
         item = items.setdefault((pid, barcode), [name, 0, 0])
         item[1] += qty
         item[2] += points
+    # Goods sold and voided within the shift net to nothing and are left out; the voids list still shows them.
     item_list = sorted(({"barcode": barcode, "name": name, "qty": qty, "points": points}
-                        for (_pid, barcode), (name, qty, points) in items.items()),
+                        for (_pid, barcode), (name, qty, points) in items.items() if qty or points),
                        key=lambda i: (-i["qty"], i["barcode"]))
 
     window = _ledger_window(session, shift, to_seq)
@@ -539,8 +615,9 @@ def close_shift_once(uow: UnitOfWork, principal: Principal, cmd: CloseShiftComma
                      settings: PrintSettings | None = None) -> Answer:
     """POST /shifts/close exactly once: the same id answers with the same report (201)."""
     fingerprint = {"id": str(cmd.id), "clerk": cmd.clerk or principal.username, "store": principal.store_code}
-    return create_once(uow, "shift_close", str(cmd.id), fingerprint,
-                       lambda session: (close_shift(session, principal, cmd, settings=settings), 201))
+    with _one_writer(uow):
+        return create_once(uow, "shift_close", str(cmd.id), fingerprint,
+                           lambda session: (close_shift(session, principal, cmd, settings=settings), 201))
 
 
 def current_shift(session: Session, principal: Principal) -> dict[str, Any] | None:

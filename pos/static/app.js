@@ -157,6 +157,7 @@
     const user = JSON.parse(localStorage.getItem(USER) || "null");
     document.querySelectorAll(".nav-link[data-roles]").forEach((link) => {
       link.hidden = !user || !link.dataset.roles.split(" ").includes(user.role);
+      if (link.closest("#nav") && link.pathname === location.pathname) link.classList.add("active");
     });
     const who = document.getElementById("who");
     if (who && user) who.textContent = `${user.username} · ${t("role." + user.role)}${user.store ? " · " + user.store : ""}`;
@@ -181,6 +182,106 @@
     window.addEventListener("offline", () => setOffline(true));
   }
 
-  window.CM = { t, el, api, login, session, clearSession, requireLogin, newId, errorText, lang, setOffline };
+  function currentUser() { return JSON.parse(localStorage.getItem(USER) || "null"); }
+  function hasRole(...roles) { const u = currentUser(); return !!u && roles.includes(u.role); }
+
+  /* Exactly-once sends: the request (with its client id) is kept in sessionStorage until the server answers,
+     so a reload, a lost network or an expired login resends the very same request and the server answers a
+     replay with the original result. A 5xx keeps it too: the same id is sent again on the next try. */
+  const PENDING = "cm.pending.";
+  function pending(key) { return JSON.parse(sessionStorage.getItem(PENDING + key) || "null"); }
+  function forgetPending(key) { sessionStorage.removeItem(PENDING + key); }
+  async function sendOnce(key, request) {
+    sessionStorage.setItem(PENDING + key, JSON.stringify(request));
+    const answer = await api(request.method, request.path, request.body);
+    if (answer.status < 500) forgetPending(key);
+    return answer;
+  }
+
+  /* Times are stored in UTC and shown in Asia/Shanghai, whatever the tablet's clock zone. */
+  function formatTime(iso, withDate) {
+    if (!iso) return "";
+    const options = { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", hour12: false };
+    if (withDate !== false) Object.assign(options, { year: "numeric", month: "2-digit", day: "2-digit" });
+    return new Date(iso).toLocaleString(lang() === "en" ? "en-GB" : "zh-CN", options);
+  }
+
+  function formatDuration(ms) {
+    const minutes = Math.max(0, Math.floor(ms / 60000));
+    return t("tablet.duration", { h: Math.floor(minutes / 60), m: String(minutes % 60).padStart(2, "0") });
+  }
+
+  /* A status line: text only, with a class for its tone (ok, error, warn, muted). */
+  function say(node, text, tone) {
+    if (!node) return;
+    node.textContent = text || "";
+    node.className = "message" + (tone ? " " + tone : "");
+    node.hidden = !text;
+  }
+
+  /* A modal built on the fly: a message, an optional required text field, confirm and cancel.
+     Resolves to the field's value (or true) on confirm, null on cancel. */
+  function ask(options) {
+    const o = Object.assign({ message: "", field: null, confirm: t("common.confirm"), danger: false }, options);
+    return new Promise((resolve) => {
+      const input = o.field ? el("input", { type: "text", maxlength: o.field.max || 200, required: true,
+                                             id: "ask-field", autocomplete: "off" }) : null;
+      const error = el("p", { class: "error", hidden: true }, t("tablet.required"));
+      const form = el("form", { method: "dialog", class: "stack" },
+        el("p", { class: "ask-message" }, o.message),
+        input ? el("label", {}, o.field.label, input) : null, error,
+        el("div", { class: "row end" },
+          el("button", { type: "button", class: "btn", id: "ask-cancel" }, t("common.cancel")),
+          el("button", { type: "submit", class: "btn " + (o.danger ? "btn-danger" : "btn-primary"), id: "ask-ok" },
+             o.confirm)));
+      const dialog = el("dialog", { class: "dialog", id: "ask" }, form);
+      const done = (value) => { dialog.close(); dialog.remove(); resolve(value); };
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        if (input && !input.value.trim()) { error.hidden = false; input.focus(); return; }
+        done(input ? input.value.trim() : true);
+      });
+      dialog.addEventListener("cancel", (event) => { event.preventDefault(); done(null); });
+      form.querySelector("#ask-cancel").addEventListener("click", () => done(null));
+      document.body.append(dialog);
+      dialog.showModal();
+      if (input) input.focus();
+    });
+  }
+
+  /* Tabs from links to #name and sections #tab-name; the hash keeps the tab across reloads. */
+  function tabs(onChange) {
+    const links = [...document.querySelectorAll(".tabs a[href^='#']")].filter((a) => !a.hidden);
+    const show = () => {
+      const wanted = location.hash.slice(1);
+      const current = links.find((a) => a.getAttribute("href") === "#" + wanted) || links[0];
+      if (!current) return;
+      for (const a of links) {
+        const on = a === current;
+        a.classList.toggle("active", on);
+        a.setAttribute("aria-selected", on ? "true" : "false");
+        document.getElementById("tab-" + a.getAttribute("href").slice(1)).hidden = !on;
+      }
+      if (onChange) onChange(current.getAttribute("href").slice(1));
+    };
+    window.addEventListener("hashchange", show);
+    show();
+  }
+
+  /* A page for some roles only: others see why, instead of a page of refusals. */
+  function requireRole(...roles) {
+    const user = requireLogin();
+    if (!user) return null;
+    if (!roles.includes(user.role)) {
+      const main = document.querySelector("main");
+      main.replaceChildren(el("p", { class: "card error", id: "no-access" }, t("tablet.no_access")));
+      return null;
+    }
+    return user;
+  }
+
+  window.CM = { t, el, api, login, session, clearSession, requireLogin, newId, errorText, lang, setOffline,
+                currentUser, hasRole, pending, forgetPending, sendOnce, formatTime, formatDuration, say, ask, tabs,
+                requireRole };
   document.addEventListener("DOMContentLoaded", setupChrome);
 })();

@@ -12,6 +12,13 @@ document.addEventListener("DOMContentLoaded", () => {
       error.hidden = false;
       return;
     }
+    // The language this user chose last time (remembered by the server) wins over this tablet's cookie.
+    try {
+      const me = await CM.api("GET", "/auth/me", undefined, { retryNetwork: false });
+      if (me.ok && me.body.language && me.body.language !== CM.lang()) {
+        document.cookie = `lang=${me.body.language}; path=/; max-age=31536000; samesite=lax`;
+      }
+    } catch (e) { /* offline: keep the cookie */ }
     const next = new URLSearchParams(location.search).get("next");
     location.href = next && next.startsWith("/") && !next.startsWith("//") ? next : "/home";
   });

@@ -74,3 +74,125 @@ def screenshot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+# ---- the tablet pages' shop: SQLite only ---------------------------------------------------------------------------
+# The pages' browser tests run on SQLite only: a page sees HTTP answers, not the engine, and every server rule they
+# rely on (exactly-once sales, refusals, shop scoping) is tested on SQLite and PostgreSQL in tests/integration.
+# Browsers are slow on a shared 2-core machine; running each page test twice would buy nothing.
+
+
+class Shop:
+    """A live server over a fresh SQLite database, its receipt printer (a fake raw-port printer with a real print
+    worker in front of it), and helpers to put goods, members and points in place the way the domain does."""
+
+    def __init__(self, server: LiveServer, printer: object, worker: object) -> None:
+        from core.db import UnitOfWork
+
+        self.server = server
+        self.url = server.url
+        self.app = server.app
+        self.printer = printer
+        self.worker = worker
+        self.uow = UnitOfWork(self.app.extensions["creditmart.db"].session_factory)
+
+    def store_id(self, code: str = "DSC") -> int:
+        from tests.support import store_id
+
+        return self.uow.read(lambda session: store_id(session, code))
+
+    def add_product(self, barcode: str, name: str, price: int, qty: int = 50, reorder_level: int | None = None,
+                    code: str = "DSC") -> None:
+        from inventory import products, stock
+
+        shop = self.store_id(code)
+
+        def work(session):  # type: ignore[no-untyped-def]
+            products.create_product(session, barcode=barcode, name=name, points_price=price, actor="test")
+            if qty:
+                stock.receive(session, shop, [(barcode, qty)], ref=f"receipt:seed-{barcode}", actor="test")
+            if reorder_level is not None:
+                stock.set_reorder_level(session, shop, barcode, reorder_level)
+
+        self.uow.run(work)
+
+    def add_member(self, name: str, points: int = 0, *, phone: str | None = None, household: str | None = None,
+                   code: str = "DSC") -> dict[str, str]:
+        import uuid
+
+        from ledger import VOLUNTEER_HOURS, NewTransfer, post, programme_account
+        from ledger.members import active_card, register_member
+
+        shop = self.store_id(code)
+
+        def work(session):  # type: ignore[no-untyped-def]
+            member = register_member(session, uuid.uuid4(), name, phone, household, shop, "manager-dsc")
+            if points:
+                post(session, NewTransfer(id=uuid.uuid4(), debit=programme_account(session).id,
+                                          credit=member.account_id, amount=points, code=VOLUNTEER_HOURS,
+                                          ref="test:opening", actor="manager-dsc", store_id=shop))
+            card = active_card(session, member.id)
+            return {"member_id": str(member.id), "card_number": card.card_number}
+
+        return self.uow.run(work)
+
+    def api(self, username: str) -> object:
+        """The HTTP API in-process, logged in as `username`: for arranging what another tablet would have done."""
+        from tests.support import Api
+
+        return Api(self.app, self.app.test_client()).as_(username)
+
+    def balance(self, member_id: str) -> int:
+        from ledger.accounts import balance
+        from ledger.members import get_member
+
+        return self.uow.read(lambda session: balance(session, get_member(session, member_id).account_id))
+
+
+@pytest.fixture
+def sqlite_db_url(templates: object) -> str:
+    return templates.sqlite()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def shop(sqlite_db_url: str) -> Iterator[Shop]:
+    from core.db import UnitOfWork
+    from pos import create_app
+    from pos.print_jobs import DatabaseJobStore
+    from printers.drivers import open_driver
+    from printers.queue import PrintWorker, RetryPolicy
+    from tests.conftest import TEST_SECRET
+    from tests.escpos_decoder import FakePrinter
+
+    printer = FakePrinter()
+    app = create_app({"TESTING": True, "DATABASE_URL": sqlite_db_url, "SECRET_KEY": TEST_SECRET,
+                      "PRINTER": printer.url})
+    # The embedded deployment's worker, but giving up after one attempt, so a printer problem shows at once.
+    uow = UnitOfWork(app.extensions["creditmart.db"].session_factory)
+    worker = PrintWorker(DatabaseJobStore(uow, printer=printer.url), open_driver(printer.url), name="e2e",
+                         policy=RetryPolicy(first_delay=0.05, max_delay=0.2, max_attempts=1), idle_wait=0.1)
+    worker.start()
+    try:
+        with LiveServer(app) as server:
+            yield Shop(server, printer, worker)
+    finally:
+        worker.stop()
+        printer.close()
+        app.extensions["creditmart.db"].engine.dispose()
+
+
+def log_in(page: object, shop: Shop, username: str, path: str = "/home") -> None:
+    """Logs in through the page's own CM.login (the login form is tested in test_pages_login.py), then opens path."""
+    from tests.support import password_for
+
+    page.goto(shop.url + "/login")  # type: ignore[attr-defined]
+    page.wait_for_function("window.CM !== undefined")  # type: ignore[attr-defined]
+    ok = page.evaluate("([u, p]) => CM.login(u, p).then((r) => r.ok)", [username, password_for(username)])  # type: ignore[attr-defined]
+    assert ok, f"could not log in as {username}"
+    page.goto(shop.url + path)  # type: ignore[attr-defined]
+
+
+def scan(page: object, code: str) -> None:
+    """A keyboard-wedge scanner: the code typed fast, then Enter, wherever the focus is."""
+    page.keyboard.type(code, delay=5)  # type: ignore[attr-defined]
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]

@@ -100,3 +100,9 @@ def test_openapi_lists_routes_with_roles_and_schemas(client: FlaskClient) -> Non
     post = spec["paths"]["/api/v1/stores"]["post"]
     assert post["x-roles"] == ["admin"]
     assert "StoreIn" in spec["components"]["schemas"]
+
+
+def test_openapi_names_query_parameters_as_clients_send_them(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    names = {p["name"] for p in spec["paths"]["/api/v1/notices"]["get"]["parameters"]}
+    assert "from" in names and "from_" not in names

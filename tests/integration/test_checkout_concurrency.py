@@ -4,7 +4,9 @@
 - 20 sales at once for one member and one nearly sold-out product: what succeeds is bounded by the points and by
   the stock, no refusal was wrong, the ledger verifies and the stock equals its movements;
 - one sale id sent 5 times at once sells once;
-- two managers voiding one sale at once: one void.
+- two managers voiding one sale at once: one void;
+- a shift closed while sales are under way: each sale lands in exactly one shift and both reports agree with
+  the ledger.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,7 +31,15 @@ from ledger.posting import NewTransfer, post
 from ledger.verify import verify
 from pos.auth import Principal, User
 from pos.sales import Sale, Shift
-from pos.services.checkout import SaleCommand, current_shift, record_sale, void_sale
+from pos.services.checkout import (
+    CloseShiftCommand,
+    NoOpenShift,
+    SaleCommand,
+    close_shift_once,
+    current_shift,
+    record_sale,
+    void_sale,
+)
 
 SCARCE, PLENTY = "6920244418529", "6982606870703"  # 10 points, 7 in stock; 5 points, 100 in stock
 POINTS = 80
@@ -160,3 +171,32 @@ def test_two_voids_of_one_sale_at_once_void_it_once(uow: UnitOfWork) -> None:
                 verify(session).ok)
 
     assert uow.read(state) == (POINTS, 2, True)
+
+
+def test_a_close_among_sales_puts_every_sale_in_exactly_one_shift(uow: UnitOfWork) -> None:
+    shop = prepare(uow)
+    clerk = principal(uow, "clerk-dsc")
+    record_sale(uow, clerk, SaleCommand(uuid.uuid4(), shop["card"], ((PLENTY, 1),)))  # the shift is open
+    commands = [SaleCommand(uuid.uuid4(), shop["card"], ((PLENTY, 1),)) for _ in range(8)]
+    calls: list[Callable[[], Any]] = [lambda cmd=cmd: record_sale(uow, clerk, cmd) for cmd in commands]
+    calls.insert(4, lambda: close_shift_once(uow, clerk, CloseShiftCommand(uuid.uuid4())))
+    outcomes = all_at_once(calls)
+    assert all(isinstance(o, tuple) for o in outcomes), outcomes
+    first = outcomes[4][0]
+    assert first["ledger"]["ok"], first["ledger"]
+    if first["sales_count"] == 9:  # every sale came before the close: nothing is left open
+        with pytest.raises(NoOpenShift):
+            close_shift_once(uow, clerk, CloseShiftCommand(uuid.uuid4()))
+        later = {"shift_id": None, "sales_count": 0}
+    else:  # the sales after the close opened the next shift
+        later, _ = close_shift_once(uow, clerk, CloseShiftCommand(uuid.uuid4()))
+        assert later["ledger"]["ok"], later["ledger"]
+        assert later["ledger"]["from_seq"] == first["ledger"]["to_seq"] + 1
+        assert first["sales_count"] + later["sales_count"] == 9
+
+    def shifts_of_sales(session: Session) -> dict[str, int]:
+        rows = session.execute(select(Sale.shift_id, func.count()).group_by(Sale.shift_id)).all()
+        return {str(shift_id): n for shift_id, n in rows}
+
+    expected = {first["shift_id"]: first["sales_count"], later["shift_id"]: later["sales_count"]}
+    assert uow.read(shifts_of_sales) == {k: v for k, v in expected.items() if v}

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from core.db import UnitOfWork, make_engine, make_session_factory
-from ledger import InsufficientPoints, Posted, get_transfer, post
+from core.stores import Store
+from ledger import MEMBER, InsufficientPoints, Posted, get_transfer, open_account, post, redemption_sink
 from tests.test_ledger_support import Book, journal_count, open_book, verify_now
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,3 +128,15 @@ def test_a_writer_killed_mid_run_loses_nothing_it_acknowledged(uow: UnitOfWork, 
     # The journal goes on where it stopped.
     book.earn(alice, 1)
     assert verify_now(uow).ok
+
+
+def test_two_tablets_opening_one_account_at_once_open_one(pooled_uow: UnitOfWork) -> None:
+    def open_both(i: int) -> tuple[int, int]:
+        def work(s):  # type: ignore[no-untyped-def]
+            store = s.scalars(select(Store.id).where(Store.code == "DSC")).one()
+            return open_account(s, MEMBER, "member:twin", store).id, redemption_sink(s, store).id
+        return pooled_uow.run(work)
+
+    results = run_together(8, open_both)
+    assert all(isinstance(r, tuple) for r in results), results
+    assert len(set(results)) == 1
