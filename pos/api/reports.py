@@ -49,24 +49,24 @@ DEFAULT_HOURS = "08:00-20:00"
 class ReportQuery(Schema):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
 
-    store: Annotated[str, Field(pattern=STORE_LIST)] | None = None
-    from_: Annotated[str, Field(alias="from", max_length=40)] | None = None
-    to: Annotated[str, Field(max_length=40)] | None = None
+    store: str | None = Field(default=None, pattern=STORE_LIST)
+    from_: str | None = Field(default=None, alias="from", max_length=40)
+    to: str | None = Field(default=None, max_length=40)
 
 
 class AnomaliesQuery(ReportQuery):
-    hours: Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$")] | None = None
+    hours: str | None = Field(default=None, pattern=r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$")
     recorder_factor: Annotated[float, Field(gt=1, le=100)] = 3.0
     void_factor: Annotated[float, Field(gt=1, le=100)] = 3.0
     min_voids: Annotated[int, Field(ge=1, le=10_000)] = 3
 
 
 class ChartQuery(ReportQuery):
-    shop: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{2,16}$")] | None = None
+    shop: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{2,16}$")
 
 
 class TransfersQuery(Schema):
-    seq: Annotated[str, Field(pattern=r"^\d{1,18}(,\d{1,18}){0,199}$")]
+    seq: Annotated[str, Field(pattern=r"^[0-9,]+$", max_length=4000)]
 
 
 class RunIn(Schema):
@@ -246,7 +246,9 @@ def dashboard_chart(chart: str, query: ChartQuery):
 @endpoint(roles=READERS, query=TransfersQuery, summary="The transfers behind an identity or a flag, by seq "
                                                        "(a manager sees their own shop's)")
 def transfers_behind(query: TransfersQuery):
-    seqs = list(dict.fromkeys(int(s) for s in query.seq.split(",")))[:MAX_SEQS]
+    seqs = list(dict.fromkeys(int(s) for s in query.seq.split(",") if s))[:MAX_SEQS]
+    if not seqs or any(s > 2**62 for s in seqs):
+        raise ValidationFailed("which transfers?", seq="comma-separated transfer seqs")
     principal = current_principal()
     return _snapshot(lambda session: transfers_view.transfers(session, seqs, principal.store_id))
 

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "pos.cli.printing",
     "pos.cli.members",
     "pos.cli.ledger",
+    "pos.cli.bureau",
 )
 
 
