@@ -479,7 +479,8 @@ def main() -> int:
     parser.add_argument("--transfers", type=int, default=1_000_000)
     parser.add_argument("--shops", type=int, default=50)
     parser.add_argument("--skip-postgres", action="store_true")
-    parser.add_argument("--keep", type=Path, default=None, help="keep the SQLite file and journal here")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep the SQLite file and journal here, and the PostgreSQL database (its URL is printed)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_bureau_")) if args.keep is None else args.keep
@@ -561,7 +562,9 @@ def main() -> int:
             if not same:
                 print(f"{tool} totals differ: {sorted(set(totals.items()) ^ set(expected.items()))[:10]}")
     finally:
-        if pg_name is not None:
+        if pg_name is not None and args.keep is not None:
+            print(f"kept PostgreSQL database: {pg_url}")
+        elif pg_name is not None:
             admin = create_engine(make_url(pg_admin).set(drivername="postgresql+psycopg"),
                                   isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:

@@ -1,8 +1,8 @@
 """Signed checkpoints of the journal's head (auditor, admin): make one, list them, export one, the public key.
 
-POST /checkpoints verifies the journal from the last checkpoint to its head in a snapshot (outside any write
-lock), then signs that head in a short transaction; exactly once per client id. A journal that does not verify
-is refused (422 ledger_not_intact, naming the first problem), not signed.
+POST /checkpoints verifies the whole journal (against the last checkpoint) in a snapshot, outside any write
+lock, then signs the head it verified in a short transaction; exactly once per client id. A journal that does
+not verify is refused (422 ledger_not_intact, naming the first problem), not signed.
 """
 
 from __future__ import annotations
@@ -35,15 +35,15 @@ def bureau_key_file() -> Path:
 
 
 @bp.post("/checkpoints")
-@endpoint(roles=AUDITORS, body=CheckpointIn, summary="Verify the journal since the last checkpoint and sign "
-                                                     "its head with the bureau's key")
+@endpoint(roles=AUDITORS, body=CheckpointIn, summary="Verify the whole journal and sign its head with the "
+                                                     "bureau's key")
 def make_checkpoint(body: CheckpointIn):
     principal = current_principal()
     uow = db.unit_of_work()
     replay = uow.read(lambda session: session.get(IdempotencyRecord, (SCOPE, str(body.id))) is not None)
     if not replay:
         with snapshot_session(db.database().session_factory) as session:
-            report, head = checkpoints.verify_since(session, checkpoints.last_checkpoint(session))
+            report = checkpoints.verify_for_signing(session)
         if not report.ok:
             first = report.first_problem
             raise checkpoints.LedgerNotIntact("the journal does not verify", problem_count=report.problem_count,
@@ -51,8 +51,8 @@ def make_checkpoint(body: CheckpointIn):
         key = checkpoints.load_signing_key(bureau_key_file())
 
     def create(session: Session) -> tuple[dict, int]:
-        made = checkpoints.sign(session, key, seq=head.seq, hash_hex=head.hash, actor=principal.username,
-                                id=body.id)
+        made = checkpoints.sign(session, key, seq=report.head_seq, hash_hex=report.head_hash,
+                                actor=principal.username, id=body.id)
         return checkpoints.document(made), 201
 
     answer, status = create_once(uow, SCOPE, str(body.id), body, create)

@@ -38,10 +38,9 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.errors import DomainError, NotFound, ValidationFailed
-from ledger import Problem, Report, check_export
+from ledger import Report, check_export, verify
 from ledger.chain import GENESIS_HASH
-from ledger.models import ChainHead, Transfer
-from ledger.verify import Problems, check_journal, journal_select, stream
+from ledger.models import Transfer
 from pos.bureau.models import Checkpoint
 
 KEY_ENV = "CREDITMART_BUREAU_KEY_FILE"
@@ -52,7 +51,6 @@ FORMAT = "creditmart-checkpoint"
 ALGORITHM = "EdDSA"
 
 transfers = Transfer.__table__
-chain_head = ChainHead.__table__
 
 
 class BureauKeyMissing(DomainError):
@@ -136,48 +134,17 @@ def key_id(public: Ed25519PublicKey) -> str:
 # ------------------------------------------------------------------------------------------------ signing
 
 
-@dataclass(frozen=True)
-class Head:
-    seq: int
-    hash: str
-    at: datetime | None
-
-
-def journal_head(session: Session) -> Head:
-    conn = session.connection()
-    seq, digest = conn.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).one()
-    at = conn.execute(select(transfers.c.at).where(transfers.c.seq == seq)).scalar_one_or_none() if seq else None
-    return Head(int(seq), digest.hex(), at)
-
-
 def last_checkpoint(session: Session) -> Checkpoint | None:
     return session.scalars(select(Checkpoint).order_by(Checkpoint.seq.desc(), Checkpoint.signed_at.desc())
                            .limit(1)).one_or_none()
 
 
-def verify_since(session: Session, since: Checkpoint | None, *, max_problems: int = 20) -> tuple[Report, Head]:
-    """The journal from a checkpoint to its head: the checkpoint's transfer still has its hash, and every
-    transfer after it chains and hashes right (balances as far as they can be told from there). From the
-    beginning when there is no checkpoint. For the daily checkpoint; the verification page reads it all."""
-    conn = session.connection()
-    head = journal_head(session)
-    problems = Problems(max_problems)
-    start_seq, start_hash = 0, GENESIS_HASH
-    if since is not None and since.seq:
-        stored = conn.execute(select(transfers.c.hash).where(transfers.c.seq == since.seq)).scalar_one_or_none()
-        if stored is None or stored.hex() != since.hash:
-            problems.add(since.seq, "anchor_mismatch", f"the checkpoint of {since.signed_at:%Y-%m-%d} signed hash "
-                                                       f"{since.hash} at seq {since.seq}")
-        start_seq, start_hash = since.seq, bytes.fromhex(since.hash)
-    rows = stream(conn, journal_select(conn.dialect.name, start_seq))
-    tally = check_journal(rows, problems, start_seq=start_seq, start_hash=start_hash,
-                          opening_known=start_seq == 0, typed=True)
-    if tally.last_seq != head.seq or (tally.last_hash or GENESIS_HASH).hex() != head.hash:
-        problems.add(head.seq, "head_mismatch", "the chain head is not the journal's last transfer")
-    report = Report(transfers=tally.count, head_seq=tally.last_seq,
-                    head_hash=(tally.last_hash or GENESIS_HASH).hex(), problems=problems.sorted(),
-                    problem_count=problems.count)
-    return report, head
+def verify_for_signing(session: Session, *, max_problems: int = 20) -> Report:
+    """The whole journal, verified (`ledger.verify`) against the last checkpoint as its anchor: the bureau signs
+    only a journal that verifies, from its first transfer to its head."""
+    previous = last_checkpoint(session)
+    anchor = (previous.seq, previous.hash) if previous is not None and previous.seq else None
+    return verify(session, max_problems=max_problems, anchor=anchor)
 
 
 def sign(session: Session, key: Ed25519PrivateKey, *, seq: int, hash_hex: str, actor: str,
@@ -344,9 +311,3 @@ def _against(claims: CheckpointClaims, seen: dict[str, Any], report: Report) -> 
         return (f"at seq {claims.seq} the export has hash {found}, the checkpoint signed {claims.hash}: the journal "
                 "was changed after the checkpoint")
     return None
-
-
-def checkpoint_problem(check: ExportCheck) -> Problem | None:
-    if check.checkpoint_problem is None:
-        return None
-    return Problem(check.claims.seq if check.claims else None, "anchor_mismatch", check.checkpoint_problem)

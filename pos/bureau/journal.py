@@ -11,9 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select, values
-from sqlalchemy import Integer as SAInteger
-from sqlalchemy import column as sa_column
+from sqlalchemy import Connection, and_, case, func, select
 
 from core.stores import Store
 from ledger.models import HOLDER_KINDS, Account, Transfer
@@ -22,7 +20,7 @@ transfers = Transfer.__table__
 accounts = Account.__table__
 stores_table = Store.__table__
 
-CHUNK = 2000
+CHUNK = 5000
 
 
 def holder_homes(conn: Connection) -> dict[int, int | None]:
@@ -50,21 +48,23 @@ class HolderAccount:
 
 def holder_accounts(conn: Connection, store_ids: Sequence[int | None] | None) -> dict[int, HolderAccount]:
     """Every holder's account (of the given home shops; None in the list means accounts of no shop), with
-    what the journal says its balance is: the balance after its entry at the cached version, found through the
-    statement indexes (debit_account_id, debit_version) / (credit_account_id, credit_version)."""
-    a = accounts
-    d, c = transfers.alias("d"), transfers.alias("c")
-    dn, cn = transfers.alias("dn"), transfers.alias("cn")
-    query = (
-        select(a.c.id, a.c.kind, a.c.store_id, a.c.balance, a.c.version, d.c.debit_balance_after,
-               c.c.credit_balance_after, dn.c.seq, cn.c.seq, d.c.seq, c.c.seq)
-        .select_from(
-            a.outerjoin(d, and_(d.c.debit_account_id == a.c.id, d.c.debit_version == a.c.version))
-            .outerjoin(c, and_(c.c.credit_account_id == a.c.id, c.c.credit_version == a.c.version))
-            .outerjoin(dn, and_(dn.c.debit_account_id == a.c.id, dn.c.debit_version == a.c.version + 1))
-            .outerjoin(cn, and_(cn.c.credit_account_id == a.c.id, cn.c.credit_version == a.c.version + 1)))
-        .where(a.c.kind.in_(HOLDER_KINDS))
-    )
+    what the journal says its balance is: the balance after its entry at the cached version, and whether an
+    entry exists past it. Correlated lookups through the statement indexes (debit_account_id, debit_version) /
+    (credit_account_id, credit_version): one index probe per account and side, whatever the journal's size."""
+    a, t = accounts, transfers
+
+    def side(column: Any, account: Any, version: Any, offset: int = 0) -> Any:
+        return select(column).where(account == a.c.id, version == a.c.version + offset).scalar_subquery()
+
+    query = select(
+        a.c.id, a.c.kind, a.c.store_id, a.c.balance, a.c.version,
+        side(t.c.debit_balance_after, t.c.debit_account_id, t.c.debit_version),
+        side(t.c.credit_balance_after, t.c.credit_account_id, t.c.credit_version),
+        side(t.c.seq, t.c.debit_account_id, t.c.debit_version, 1),
+        side(t.c.seq, t.c.credit_account_id, t.c.credit_version, 1),
+        side(t.c.seq, t.c.debit_account_id, t.c.debit_version),
+        side(t.c.seq, t.c.credit_account_id, t.c.credit_version),
+    ).where(a.c.kind.in_(HOLDER_KINDS))
     if store_ids is not None:
         query = query.where(store_filter(a.c.store_id, store_ids))
     out: dict[int, HolderAccount] = {}
@@ -86,18 +86,20 @@ def store_filter(column: Any, store_ids: Sequence[int | None]) -> Any:
 
 def balances_at(conn: Connection, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
     """The balance after each (account, version) entry, through the statement indexes; missing ones are
-    left out of the answer."""
-    pairs = sorted(set(wanted))
+    left out of the answer.
+
+    The pairs go into the SQL as a VALUES list of integer literals (they are ints from the database): tens of
+    thousands of bound parameters would cost SQLAlchemy more to compile than the database to answer."""
+    pairs = sorted({(int(a), int(v)) for a, v in wanted})
     out: dict[tuple[int, int], int] = {}
     for chunk in _chunks(pairs, CHUNK):
-        want = values(sa_column("acc", SAInteger), sa_column("ver", SAInteger), name="want").data(list(chunk)).cte()
-        t = transfers
-        for side_account, side_version, side_after in (
-                (t.c.debit_account_id, t.c.debit_version, t.c.debit_balance_after),
-                (t.c.credit_account_id, t.c.credit_version, t.c.credit_balance_after)):
-            query = (select(side_account, side_version, side_after)
-                     .select_from(want.join(t, and_(side_account == want.c.acc, side_version == want.c.ver))))
-            for account_id, version, bal in conn.execute(query):
+        rows = ", ".join(f"({a}, {v})" for a, v in chunk)
+        for side in ("debit", "credit"):
+            sql = (f"WITH want(acc, ver) AS (VALUES {rows}) "
+                   f"SELECT t.{side}_account_id, t.{side}_version, t.{side}_balance_after "
+                   f"FROM want JOIN ledger_transfers t ON t.{side}_account_id = want.acc "
+                   f"AND t.{side}_version = want.ver")
+            for account_id, version, bal in conn.exec_driver_sql(sql):
                 out[(account_id, version)] = int(bal)
     return out
 

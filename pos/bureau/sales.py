@@ -31,7 +31,9 @@ from sqlalchemy import (
     Connection,
     String,
     Text,
+    Uuid,
     and_,
+    case,
     cast,
     exists,
     func,
@@ -215,15 +217,17 @@ def _sales_in_time(conn: Connection, start: datetime, end: datetime, checks: dic
 
 def price_windows() -> Any:
     """Each catalogue price with the instants it was in force: [valid_from, the next price's valid_from).
-    Of two prices from the same instant the later row counts, as in `inventory.products`."""
-    p, later, same = prices.alias("p"), prices.alias("later"), prices.alias("same")
-    until = (select(func.min(later.c.valid_from))
-             .where(later.c.product_id == p.c.product_id, later.c.valid_from > p.c.valid_from)
-             .scalar_subquery())
-    return (select(p.c.product_id, p.c.points_price, p.c.valid_from.label("valid_from"), until.label("valid_to"))
+    Of two prices from the same instant the later row counts, as in `inventory.products`. Materialised: a few
+    rows, computed once, not once per movement."""
+    p, same = prices.alias("p"), prices.alias("same")
+    kept = (select(p.c.product_id, p.c.points_price, p.c.valid_from)
             .where(~exists().where(same.c.product_id == p.c.product_id, same.c.valid_from == p.c.valid_from,
                                    same.c.id > p.c.id))
-            .cte("price_windows"))
+            .subquery("kept"))
+    until = func.lead(kept.c.valid_from).over(partition_by=kept.c.product_id, order_by=kept.c.valid_from)
+    return (select(kept.c.product_id, kept.c.points_price, kept.c.valid_from.label("valid_from"),
+                   until.label("valid_to"))
+            .cte("price_windows").prefix_with("MATERIALIZED"))
 
 
 def _stock(conn: Connection, start: datetime, end: datetime, checks: dict[int | None, SalesCheck]) -> None:
@@ -251,13 +255,17 @@ def _stock(conn: Connection, start: datetime, end: datetime, checks: dict[int | 
         checks[store_id].stock_value_back += int(value)
 
 
+UUID_TEXT = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
 def sale_named_by(conn: Connection, ref: Any, prefix: str, sale_id: Any) -> Any:
-    """The join condition of a movement's `ref` (`prefix` + a sale's id) to the sale, driven from the ref: the
-    sale's primary key on SQLite (ids are stored as 32 hex digits), a text comparison PostgreSQL hashes (a cast
-    to uuid would fail the whole query on one malformed ref)."""
+    """The join condition of a movement's `ref` (`prefix` + a sale's id) to the sale, driven from the ref, so
+    that each movement finds its sale by primary key: SQLite stores ids as 32 hex digits; PostgreSQL casts the
+    ref's id to uuid, only when it has a uuid's shape (one malformed ref must not fail the whole report)."""
+    tail = func.substr(ref, len(prefix) + 1)
     if conn.dialect.name == "sqlite":
-        return type_coerce(sale_id, String) == func.replace(func.substr(ref, len(prefix) + 1), "-", "")
-    return cast(sale_id, Text) == func.substr(ref, len(prefix) + 1)
+        return type_coerce(sale_id, String) == func.replace(tail, "-", "")
+    return sale_id == case((tail.regexp_match(UUID_TEXT), cast(tail, Uuid)), else_=None)
 
 
 def ref_of(conn: Connection, prefix: str, sale_id: Any) -> Any:

@@ -26,7 +26,7 @@ import click
 from flask import Flask
 
 from core.errors import DomainError
-from ledger import snapshot_session, verify
+from ledger import snapshot_session
 from pos.bureau import checkpoints, exports
 from pos.bureau.periods import Period, parse_bound
 from pos.cli.context import make_app, unit_of_work
@@ -50,9 +50,7 @@ def checkpoint_command(output: str | None) -> None:
     try:
         factory = app.extensions["creditmart.db"].session_factory
         with snapshot_session(factory) as session:
-            previous = checkpoints.last_checkpoint(session)
-            anchor = (previous.seq, previous.hash) if previous is not None and previous.seq else None
-            report = verify(session, anchor=anchor)
+            report = checkpoints.verify_for_signing(session)
         if not report.ok:
             print_report(report, "ledger.verify.ok", "ledger.verify.failed")
             click.echo(t("bureau.cli.checkpoint_refused", count=report.problem_count), err=True)
