@@ -16,7 +16,9 @@ class Identity:
     terms: dict[str, int] = field(default_factory=dict)
     transfers: list[int] = field(default_factory=list)  # seqs behind a failure
     accounts: list[int] = field(default_factory=list)
+    # What is behind a failure, as a message key (`bureau.detail.<detail>` in pos/i18n/bureau.py) and its values.
     detail: str = ""
+    detail_params: dict[str, int] = field(default_factory=dict)
     # A failure found row by row even where the totals happen to agree (two errors cancelling out).
     rows_disagree: bool = False
 
@@ -28,4 +30,4 @@ class Identity:
         return {"name": self.name, "ok": self.ok, "left": self.left, "right": self.right,
                 "difference": self.left - self.right, "terms": self.terms,
                 "transfers": self.transfers[:MAX_LISTED], "accounts": self.accounts[:MAX_LISTED],
-                "detail": self.detail}
+                "detail": self.detail, "detail_params": self.detail_params}

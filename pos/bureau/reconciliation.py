@@ -436,7 +436,7 @@ def _flows_identity(conn: Connection, f: Figures, position: Cut, store_ids: set[
         bad = sorted(a for a in mine if nets.get(a, 0) != end[a] - start[a])
         identity.accounts = bad
         identity.transfers = _walk_accounts(conn, bad[:MAX_ACCOUNTS_WALKED], position)
-        identity.detail = f"{len(bad)} accounts' movements do not add up to their recorded balances"
+        identity.detail, identity.detail_params = "accounts_disagree", {"count": len(bad)}
     return identity
 
 
@@ -467,7 +467,7 @@ def _cached_identity(f: Figures, bad: list[int], holders: dict[int, journal.Hold
         identity.rows_disagree = True
         identity.accounts = bad
         identity.transfers = sorted({holders[a].last_seq for a in bad if holders[a].last_seq is not None})
-        identity.detail = f"{len(bad)} accounts cache another balance than their last entry records"
+        identity.detail, identity.detail_params = "cached_disagree", {"count": len(bad)}
     return identity
 
 
@@ -484,7 +484,7 @@ def _contributions_identity(conn: Connection, f: Figures, approved: int, positio
                                "approved_contributions": approved})
     if not identity.ok:
         identity.transfers = _unmatched_issues(conn, position, store_ids)
-        identity.detail = "issued points without a matching approved contribution, or the other way round"
+        identity.detail = "unmatched_issues"
     return identity
 
 

@@ -145,10 +145,10 @@ def reconcile_sales(conn: Connection, period: Period, position: Cut, ledger: dic
         lines, stock = check.identities
         if not lines.ok:
             lines.transfers = behind_lines(conn, position, store_id)
-            lines.detail = "redemptions whose sale's lines do not add up to them"
+            lines.detail = "sales_lines_disagree"
         if not stock.ok:
             stock.transfers = behind_stock(conn, start, end, store_id)
-            stock.detail = "sales whose goods did not leave the stock as sold"
+            stock.detail = "sales_stock_disagree"
     return checks
 
 

@@ -117,7 +117,8 @@
       td(t("bureau.identity." + i.name)),
       td(el("span", { class: "badge " + (i.ok ? "badge-ok" : "badge-bad") }, t(i.ok ? "bureau.holds" : "bureau.fails"))),
       td(i.left), td(i.right), td(i.difference),
-      td(i.ok ? "" : [i.detail ? el("div", { class: "muted" }, i.detail) : null, transfersLink(i.transfers)])));
+      td(i.ok ? "" : [i.detail ? el("div", { class: "muted" }, t("bureau.detail." + i.detail, i.detail_params)) : null,
+                      transfersLink(i.transfers)])));
   }
 
   function quarters(period) {

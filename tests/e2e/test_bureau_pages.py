@@ -1,0 +1,101 @@
+"""The bureau's pages in a real browser: the books whole, then a row changed behind the ledger's back (its
+append-only triggers dropped) and the pages showing which identity fails and the transfer behind it; the
+verification run naming the seq; the dashboard's charts and the anomaly flags; a manager's narrower view."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import Shop, log_in, screenshot
+from tests.test_bureau_support import Village, tamper
+
+
+def village_of(shop: Shop) -> Village:
+    village = Village(shop.uow)
+    a, b = village.register("DSC", "杨明"), village.register("XHC", "史玉兰")
+    village.earn(a, 240)
+    village.earn(b, 180)
+    village.donate(a, 2000)
+    sale = village.sell(a, [("6982606870703", 1)])
+    village.sell(b, [("6972449445466", 1)])
+    village.void(sale)
+    village.sell(a, [("6972449445466", 2)])
+    return village
+
+
+def test_the_pages_show_the_books_whole_then_the_tampering(shop: Shop, page) -> None:  # type: ignore[no-untyped-def]
+    village = village_of(shop)
+    log_in(page, shop, "auditor", "/bureau")
+    expect(page.locator("#verdict")).to_have_text("全部平衡关系成立")
+    expect(page.locator("#identities tbody tr")).to_have_count(6)
+    expect(page.locator("#identities .badge-bad")).to_have_count(0)
+    expect(page.locator("#shops tbody tr")).to_have_count(2)
+    expect(page.locator("#notices a").first).to_have_attribute("href", "/notice/DSC?from=" + page.locator(
+        "#notices a").first.get_attribute("href").split("from=")[1])
+    screenshot(page, "bureau-reconciliation-1280x800")
+
+    last = village.sales[-1]
+    tamper(shop.app.extensions["creditmart.db"].engine,
+           "UPDATE ledger_transfers SET amount = amount + 5 WHERE seq = :seq", seq=last.seq)
+    page.click("#filter-apply")
+    expect(page.locator("#verdict")).to_have_text("有平衡关系不成立，请查看相关转账")
+    flows = page.locator('#identities tr[data-identity="flows"]')
+    expect(flows).to_contain_text("不成立")
+    expect(flows.locator("a.transfers-link")).to_have_text("1 笔转账")
+    expect(page.locator('#shops tr[data-shop="DSC"]')).to_have_class("bad-row")
+    screenshot(page, "bureau-reconciliation-tampered")
+    flows.locator("a.transfers-link").click()
+    page.wait_for_url(f"**/bureau/transfers?seq={last.seq}")
+    row = page.locator(f'#transfers tr[data-seq="{last.seq}"]')
+    expect(row).to_contain_text("兑换")
+    expect(row).to_contain_text(str(last.points + 5))
+    screenshot(page, "bureau-transfers-behind")
+
+    page.goto(shop.url + "/bureau/verify")
+    page.click("#verify-start")
+    expect(page.locator("#verify-verdict")).to_contain_text("账本校验未通过")
+    problem = page.locator("#verify-problems tbody tr").first
+    expect(problem).to_contain_text(str(last.seq))
+    expect(problem).to_contain_text("哈希不符")
+    expect(page.locator("#head-seq")).to_have_text("7")
+    screenshot(page, "bureau-verify-failed")
+
+
+def test_verification_checkpoints_dashboard_and_anomalies(shop: Shop, page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    shop.app.config["BUREAU_KEY_FILE"] = str(tmp_path / "bureau.pem")
+    village_of(shop)
+    log_in(page, shop, "auditor", "/bureau/verify")
+    page.click("#verify-start")
+    expect(page.locator("#verify-verdict")).to_have_text("账本完整：哈希链与全部余额校验通过")
+    expect(page.locator("#head-hash")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    page.click("#cp-sign")
+    expect(page.locator("#cp-status")).to_have_text("已签署检查点：seq 7")
+    expect(page.locator("#checkpoints tbody tr")).to_have_count(1)
+    expect(page.locator("#runs tbody tr")).to_have_count(1)
+    screenshot(page, "bureau-verify-ok")
+
+    page.goto(shop.url + "/bureau/dashboard")
+    for chart in ("monthly", "categories", "stock"):
+        page.wait_for_function(f"document.getElementById('chart-{chart}').naturalWidth > 0")
+    expect(page.locator("#shop-charts img")).to_have_count(2)
+    expect(page.locator("#stock tbody tr")).to_have_count(2)
+    screenshot(page, "bureau-dashboard")
+
+    page.goto(shop.url + "/bureau/anomalies?hours=00:00-00:01")
+    expect(page.locator("#flags tbody tr[data-kind=after_hours]")).to_have_count(2)
+    expect(page.locator("#filter-hours")).to_have_value("00:00-00:01")
+    screenshot(page, "bureau-anomalies")
+
+
+def test_a_manager_sees_their_own_shop_and_no_verification(shop: Shop, page) -> None:  # type: ignore[no-untyped-def]
+    village_of(shop)
+    log_in(page, shop, "manager-dsc", "/bureau")
+    expect(page.locator("#verdict")).to_have_text("全部平衡关系成立")
+    expect(page.locator("#shops tbody tr")).to_have_count(1)
+    expect(page.locator("#filter-store option")).to_have_count(1)
+    expect(page.locator('.nav-link[href="/bureau/verify"]')).to_be_hidden()
+    expect(page.locator('.nav-link[href="/bureau"]')).to_be_visible()
+    page.goto(shop.url + "/bureau/verify")
+    expect(page.locator("#no-access")).to_be_visible()
