@@ -24,9 +24,9 @@ PAGES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "stock": ("stock.html", "nav.stock", ("manager",)),
     "members": ("members.html", "nav.members", ("manager", "clerk")),
     "bureau": ("bureau/reconciliation.html", "nav.bureau", ("admin", "auditor", "manager")),
-    "bureau_dashboard": ("bureau/dashboard.html", "nav.bureau_dashboard", ("admin", "auditor", "manager")),
-    "bureau_anomalies": ("bureau/anomalies.html", "nav.bureau_anomalies", ("admin", "auditor", "manager")),
-    "bureau_verify": ("bureau/verify.html", "nav.bureau_verify", ("admin", "auditor")),
+    "bureau-dashboard": ("bureau/dashboard.html", "nav.bureau_dashboard", ("admin", "auditor", "manager")),
+    "bureau-anomalies": ("bureau/anomalies.html", "nav.bureau_anomalies", ("admin", "auditor", "manager")),
+    "bureau-verify": ("bureau/verify.html", "nav.bureau_verify", ("admin", "auditor")),
 }
 
 

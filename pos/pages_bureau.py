@@ -16,12 +16,13 @@ from flask.sansio.blueprints import BlueprintSetupState
 bp = Blueprint("bureau_pages", __name__)
 
 # page name → (path, template, title key)
+# (Every page is served at /<name>, as the tablet's pages are.)
 ROUTES: dict[str, tuple[str, str, str]] = {
     "bureau": ("/bureau", "bureau/reconciliation.html", "nav.bureau"),
-    "bureau_verify": ("/bureau/verify", "bureau/verify.html", "nav.bureau_verify"),
-    "bureau_dashboard": ("/bureau/dashboard", "bureau/dashboard.html", "nav.bureau_dashboard"),
-    "bureau_anomalies": ("/bureau/anomalies", "bureau/anomalies.html", "nav.bureau_anomalies"),
-    "bureau_transfers": ("/bureau/transfers", "bureau/transfers.html", "nav.bureau_transfers"),
+    "bureau-verify": ("/bureau-verify", "bureau/verify.html", "nav.bureau_verify"),
+    "bureau-dashboard": ("/bureau-dashboard", "bureau/dashboard.html", "nav.bureau_dashboard"),
+    "bureau-anomalies": ("/bureau-anomalies", "bureau/anomalies.html", "nav.bureau_anomalies"),
+    "bureau-transfers": ("/bureau-transfers", "bureau/transfers.html", "nav.bureau_transfers"),
 }
 
 
@@ -38,5 +39,5 @@ def _view(template: str, title_key: str) -> Callable[[], str]:
 def _register(state: BlueprintSetupState) -> None:
     for name, (path, template, title_key) in ROUTES.items():
         view = _view(template, title_key)
-        view.__name__ = name
+        view.__name__ = name.replace("-", "_")
         state.app.add_url_rule(path, endpoint=f"pages.{name}", view_func=view, methods=["GET"])

@@ -111,7 +111,10 @@ def _run(uow: UnitOfWork, session_factory: sessionmaker[Session], run_id: uuid.U
                finished_at=utcnow())
     except Exception as exc:  # the run must end in its row whatever happens; the log keeps the trace
         log.exception("verification run %s failed", run_id)
-        _write(uow, run_id, status=ERROR, error=str(exc)[:500], finished_at=utcnow())
+        try:
+            _write(uow, run_id, status=ERROR, error=str(exc)[:500], finished_at=utcnow())
+        except Exception:  # the database itself is gone: the row will read as stale, then as an error
+            log.exception("verification run %s could not record its failure", run_id)
 
 
 def _write(uow: UnitOfWork, run_id: uuid.UUID, **values: Any) -> None:

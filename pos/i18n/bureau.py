@@ -163,6 +163,8 @@ MESSAGES = {
     "bureau.verify.what": ("问题", "Problem"),
     "bureau.verify.detail": ("说明", "Detail"),
     "bureau.verify.recent": ("最近的校验", "Recent verifications"),
+    "bureau.verify.export_ndjson": ("导出账本（NDJSON，可离线校验）", "Export the journal (NDJSON, checkable offline)"),
+    "bureau.verify.export_journal": ("导出记账文件（hledger / ledger）", "Export for hledger / ledger"),
     "bureau.verify.started": ("开始时间", "Started"),
     "bureau.verify.by": ("操作人", "By"),
     "bureau.verify.result": ("结果", "Result"),

@@ -77,7 +77,7 @@
 
   function transfersLink(seqs, label) {
     if (!seqs || !seqs.length) return el("span", { class: "muted" }, "—");
-    return el("a", { href: "/bureau/transfers?seq=" + seqs.join(","), class: "transfers-link" },
+    return el("a", { href: "/bureau-transfers?seq=" + seqs.join(","), class: "transfers-link" },
               label || t("bureau.tx.link", { count: seqs.length }));
   }
 
@@ -267,6 +267,8 @@
       const answer = await CM.api("GET", "/checkpoints/public-key");
       if (answer.ok) saveText(answer.body.public_key, `creditmart-bureau-${answer.body.key_id}.pem`, "application/x-pem-file");
     });
+    $("export-ndjson").addEventListener("click", () => download("/ledger/export", "creditmart-ledger.ndjson"));
+    $("export-journal").addEventListener("click", () => download("/reports/journal.txt", "creditmart.journal"));
     loadCheckpoints();
     loadRuns();
   }
@@ -376,8 +378,8 @@
   }
 
   const PAGES = {
-    "pages.bureau": reconciliationPage, "pages.bureau_verify": verifyPage, "pages.bureau_dashboard": dashboardPage,
-    "pages.bureau_anomalies": anomaliesPage, "pages.bureau_transfers": transfersPage,
+    "pages.bureau": reconciliationPage, "pages.bureau-verify": verifyPage, "pages.bureau-dashboard": dashboardPage,
+    "pages.bureau-anomalies": anomaliesPage, "pages.bureau-transfers": transfersPage,
   };
   document.addEventListener("DOMContentLoaded", () => {
     const page = PAGES[document.body.dataset.page];

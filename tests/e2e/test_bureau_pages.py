@@ -4,10 +4,14 @@ verification run naming the seq; the dashboard's charts and the anomaly flags; a
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from playwright.sync_api import expect
 
+from pos.bureau.periods import SHOP_TZ
 from tests.e2e.conftest import Shop, log_in, screenshot
 from tests.test_bureau_support import Village, tamper
 
@@ -47,13 +51,13 @@ def test_the_pages_show_the_books_whole_then_the_tampering(shop: Shop, page) -> 
     expect(page.locator('#shops tr[data-shop="DSC"]')).to_have_class("bad-row")
     screenshot(page, "bureau-reconciliation-tampered")
     flows.locator("a.transfers-link").click()
-    page.wait_for_url(f"**/bureau/transfers?seq={last.seq}")
+    page.wait_for_url(f"**/bureau-transfers?seq={last.seq}")
     row = page.locator(f'#transfers tr[data-seq="{last.seq}"]')
     expect(row).to_contain_text("兑换")
     expect(row).to_contain_text(str(last.points + 5))
     screenshot(page, "bureau-transfers-behind")
 
-    page.goto(shop.url + "/bureau/verify")
+    page.goto(shop.url + "/bureau-verify")
     page.click("#verify-start")
     expect(page.locator("#verify-verdict")).to_contain_text("账本校验未通过")
     problem = page.locator("#verify-problems tbody tr").first
@@ -66,7 +70,7 @@ def test_the_pages_show_the_books_whole_then_the_tampering(shop: Shop, page) -> 
 def test_verification_checkpoints_dashboard_and_anomalies(shop: Shop, page, tmp_path) -> None:  # type: ignore[no-untyped-def]
     shop.app.config["BUREAU_KEY_FILE"] = str(tmp_path / "bureau.pem")
     village_of(shop)
-    log_in(page, shop, "auditor", "/bureau/verify")
+    log_in(page, shop, "auditor", "/bureau-verify")
     page.click("#verify-start")
     expect(page.locator("#verify-verdict")).to_have_text("账本完整：哈希链与全部余额校验通过")
     expect(page.locator("#head-hash")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
@@ -75,17 +79,27 @@ def test_verification_checkpoints_dashboard_and_anomalies(shop: Shop, page, tmp_
     expect(page.locator("#checkpoints tbody tr")).to_have_count(1)
     expect(page.locator("#runs tbody tr")).to_have_count(1)
     screenshot(page, "bureau-verify-ok")
+    with page.expect_download() as download:
+        page.click("#export-ndjson")
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[0])["format"] == "creditmart-ledger-export" and len(lines) == 7 + 2
+    with page.expect_download() as download:
+        page.click("#checkpoints tbody tr button")
+    assert json.loads(Path(download.value.path()).read_text(encoding="utf-8"))["seq"] == 7
 
-    page.goto(shop.url + "/bureau/dashboard")
+    page.goto(shop.url + "/bureau-dashboard")
     for chart in ("monthly", "categories", "stock"):
         page.wait_for_function(f"document.getElementById('chart-{chart}').naturalWidth > 0")
     expect(page.locator("#shop-charts img")).to_have_count(2)
     expect(page.locator("#stock tbody tr")).to_have_count(2)
     screenshot(page, "bureau-dashboard")
 
-    page.goto(shop.url + "/bureau/anomalies?hours=00:00-00:01")
+    # Opening hours that exclude this very moment: every sale was made "after hours".
+    now = datetime.now(SHOP_TZ)
+    hours = f"{(now + timedelta(hours=1)):%H}:00-{(now + timedelta(hours=2)):%H}:00"
+    page.goto(shop.url + f"/bureau-anomalies?hours={hours}")
     expect(page.locator("#flags tbody tr[data-kind=after_hours]")).to_have_count(2)
-    expect(page.locator("#filter-hours")).to_have_value("00:00-00:01")
+    expect(page.locator("#filter-hours")).to_have_value(hours)
     screenshot(page, "bureau-anomalies")
 
 
@@ -95,7 +109,7 @@ def test_a_manager_sees_their_own_shop_and_no_verification(shop: Shop, page) -> 
     expect(page.locator("#verdict")).to_have_text("全部平衡关系成立")
     expect(page.locator("#shops tbody tr")).to_have_count(1)
     expect(page.locator("#filter-store option")).to_have_count(1)
-    expect(page.locator('.nav-link[href="/bureau/verify"]')).to_be_hidden()
+    expect(page.locator('.nav-link[href="/bureau-verify"]')).to_be_hidden()
     expect(page.locator('.nav-link[href="/bureau"]')).to_be_visible()
-    page.goto(shop.url + "/bureau/verify")
+    page.goto(shop.url + "/bureau-verify")
     expect(page.locator("#no-access")).to_be_visible()
