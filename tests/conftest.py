@@ -56,8 +56,9 @@ def uow(db_url: str) -> Iterator[UnitOfWork]:
 
 
 @pytest.fixture
-def app(db_url: str) -> Iterator[Flask]:
-    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": TEST_SECRET})
+def app(db_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": TEST_SECRET,
+                      "BUREAU_KEY_FILE": str(tmp_path / "bureau-key.pem")})  # never the repo's instance/
     yield app
     app.extensions["creditmart.db"].engine.dispose()
 
