@@ -7,8 +7,11 @@ they never commit. The use case that owns the transaction runs inside `UnitOfWor
 from __future__ import annotations
 
 import random
+import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -112,6 +115,25 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
+# SQLite admits one writer at a time, and a writer that finds the database locked sleeps in SQLite's busy handler
+# with a growing backoff (1, 2, 5 ... 100 ms), so under load some writes wait for seconds while others pass. Within
+# one process, writers queue on a lock instead and take the database lock as soon as it is free.
+_writer_locks: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_writer_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _one_writer(session_factory: sessionmaker[Session]) -> Iterator[None]:
+    engine = session_factory.kw.get("bind")
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        yield  # PostgreSQL: row locks, writers run side by side
+        return
+    with _writer_locks_guard:
+        lock = _writer_locks.setdefault(engine, threading.RLock())
+    with lock:
+        yield
+
+
 class UnitOfWork:
     """One business transaction. Rolls back unless `run` finishes its work.
 
@@ -124,6 +146,10 @@ class UnitOfWork:
         self.attempts = attempts
 
     def run(self, work: Callable[[Session], T]) -> T:
+        with _one_writer(self.session_factory):
+            return self._run(work)
+
+    def _run(self, work: Callable[[Session], T]) -> T:
         for attempt in range(1, self.attempts + 1):
             session = self.session_factory()
             try:

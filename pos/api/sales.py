@@ -104,12 +104,11 @@ def get_sale(sale_id: str):
           summary="Void a sale: points and goods return by new entries; once (409 already_voided)")
 def void(sale_id: str, body: VoidIn):
     principal = current_principal()
-    return checkout.run_writing(db.unit_of_work(),
-                                lambda session: checkout.void_sale(session, principal, sale_id, body.reason))
+    return db.unit_of_work().run(lambda session: checkout.void_sale(session, principal, sale_id, body.reason))
 
 
 @bp.post("/sales/<sale_id>/reprint")
 @endpoint(roles=SELLERS, summary="Print the sale's receipt again, marked 重印")
 def reprint(sale_id: str):
     principal = current_principal()
-    return checkout.run_writing(db.unit_of_work(), lambda session: checkout.reprint(session, principal, sale_id)), 201
+    return db.unit_of_work().run(lambda session: checkout.reprint(session, principal, sale_id)), 201

@@ -16,22 +16,19 @@ Lock order everywhere (PostgreSQL): sale row → shift row → stock levels → 
 a sale, a void and a close cannot deadlock one another. On SQLite the write transaction (BEGIN IMMEDIATE) is the
 only writer anyway.
 
-Domain calls take the caller's Session and never commit; `record_sale`, `close_shift_once` and `run_writing` own
-the transaction (and, on SQLite, queue the counter's writers in this process).
+Domain calls take the caller's Session and never commit; `record_sale` and `close_shift_once` own
+the transaction (`core.db.UnitOfWork` queues SQLite writers within the process).
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
-import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, and_, func, insert, select
+from sqlalchemy import Select, and_, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -370,38 +367,12 @@ def _out_of_stock(session: Session, exc: OutOfStock, wanted: Basket, member: Mem
                       points_shortfall=max(0, total - current))
 
 
-# SQLite admits one writer at a time, and a writer that finds the database locked sleeps in SQLite's busy handler
-# with a growing backoff (1, 2, 5 ... 100 ms), so under load some sales wait for seconds while others pass. Within
-# this process, the counter's writes queue on a lock instead and take the database lock as soon as it is free.
-_writer_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
-_writer_locks_guard = threading.Lock()
-
-
-@contextmanager
-def _one_writer(uow: UnitOfWork) -> Iterator[None]:
-    engine = uow.session_factory.kw.get("bind")
-    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
-        yield  # PostgreSQL: row locks, writers run side by side
-        return
-    with _writer_locks_guard:
-        lock = _writer_locks.setdefault(engine, threading.Lock())
-    with lock:
-        yield
-
-
-def run_writing(uow: UnitOfWork, work: Callable[[Session], T]) -> T:
-    """`uow.run(work)`, queued behind this process's other counter writes on SQLite."""
-    with _one_writer(uow):
-        return uow.run(work)
-
-
 def record_sale(uow: UnitOfWork, principal: Principal, cmd: SaleCommand, *,
                 settings: PrintSettings | None = None) -> Answer:
     """POST /sales exactly once: a replay of the same id and body answers as the first time (201)."""
     _seller_store(principal, cmd.store)
-    with _one_writer(uow):
-        return create_once(uow, "sales", str(cmd.id), cmd.fingerprint(principal),
-                           lambda session: (checkout(session, principal, cmd, settings=settings), 201))
+    return create_once(uow, "sales", str(cmd.id), cmd.fingerprint(principal),
+                       lambda session: (checkout(session, principal, cmd, settings=settings), 201))
 
 
 # ---------------------------------------------------------------------------------------------- shifts
@@ -615,9 +586,8 @@ def close_shift_once(uow: UnitOfWork, principal: Principal, cmd: CloseShiftComma
                      settings: PrintSettings | None = None) -> Answer:
     """POST /shifts/close exactly once: the same id answers with the same report (201)."""
     fingerprint = {"id": str(cmd.id), "clerk": cmd.clerk or principal.username, "store": principal.store_code}
-    with _one_writer(uow):
-        return create_once(uow, "shift_close", str(cmd.id), fingerprint,
-                           lambda session: (close_shift(session, principal, cmd, settings=settings), 201))
+    return create_once(uow, "shift_close", str(cmd.id), fingerprint,
+                       lambda session: (close_shift(session, principal, cmd, settings=settings), 201))
 
 
 def current_shift(session: Session, principal: Principal) -> dict[str, Any] | None:
