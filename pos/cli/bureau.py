@@ -29,7 +29,7 @@ from core.errors import DomainError
 from ledger import snapshot_session
 from pos.bureau import checkpoints, exports
 from pos.bureau.periods import Period, parse_bound
-from pos.cli.context import make_app, unit_of_work
+from pos.cli.context import command_app, unit_of_work
 from pos.cli.ledger import language, ledger_group, print_report, t
 from pos.config import from_environment
 
@@ -46,10 +46,8 @@ def _bureau_key_file(app: Flask | None = None) -> Path:
               help="Write the signed checkpoint (JSON) to this file.")
 def checkpoint_command(output: str | None) -> None:
     """Verify the whole journal and sign its head with the bureau's key (a daily checkpoint)."""
-    app = make_app()
-    try:
-        factory = app.extensions["creditmart.db"].session_factory
-        with snapshot_session(factory) as session:
+    with command_app() as app:
+        with snapshot_session(app.extensions["creditmart.db"].session_factory) as session:
             report = checkpoints.verify_for_signing(session)
         if not report.ok:
             print_report(report, "ledger.verify.ok", "ledger.verify.failed")
@@ -58,8 +56,6 @@ def checkpoint_command(output: str | None) -> None:
         key = checkpoints.load_signing_key(_bureau_key_file(app))
         document = unit_of_work(app).run(lambda s: checkpoints.document(checkpoints.sign(
             s, key, seq=report.head_seq, hash_hex=report.head_hash, actor="cli", id=uuid.uuid4())))
-    finally:
-        app.extensions["creditmart.db"].engine.dispose()
     target = output or f"checkpoint-{document['seq']}-{document['id']}.json"
     Path(target).write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     click.echo(t("bureau.cli.checkpoint_signed", id=document["id"], seq=document["seq"], hash=document["hash"],
@@ -130,9 +126,8 @@ def report_command(from_: str | None, to: str | None, stores: tuple[str, ...], f
         period = Period(parse_bound(from_, end=False) if from_ else None, parse_bound(to, end=True) if to else None)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--from/--to") from None
-    app = make_app()
     try:
-        with snapshot_session(app.extensions["creditmart.db"].session_factory) as session:
+        with command_app() as app, snapshot_session(app.extensions["creditmart.db"].session_factory) as session:
             store_ids = None
             if stores:
                 codes = [code.strip().upper() for value in stores for code in value.split(",") if code.strip()]
@@ -144,8 +139,6 @@ def report_command(from_: str | None, to: str | None, stores: tuple[str, ...], f
             report = reconcile(session, period, store_ids).to_dict()
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        app.extensions["creditmart.db"].engine.dispose()
     lang = language()
     if fmt == "xlsx":
         Path(output).write_bytes(exports.reconciliation_xlsx(report, lang))
@@ -164,13 +157,9 @@ def journal_command(file: str) -> None:
     """Write the journal as a plain-text accounting file for `hledger -f FILE balance` and `ledger`."""
     from pos.bureau.plaintext import write_plain_journal
 
-    app = make_app()
-    try:
-        with snapshot_session(app.extensions["creditmart.db"].session_factory) as session, \
-                open(file, "w", encoding="utf-8") as out:
-            count = write_plain_journal(session, out)
-    finally:
-        app.extensions["creditmart.db"].engine.dispose()
+    with command_app() as app, snapshot_session(app.extensions["creditmart.db"].session_factory) as session, \
+            open(file, "w", encoding="utf-8") as out:
+        count = write_plain_journal(session, out)
     click.echo(t("bureau.cli.journal_written", count=count, file=file))
 
 

@@ -29,10 +29,17 @@ def unit_of_work(app: Flask) -> UnitOfWork:
 
 
 @contextmanager
-def database() -> Iterator[UnitOfWork]:
-    """The configured database for one command; its connections are closed when the command ends."""
+def command_app() -> Iterator[Flask]:
+    """The app for one command; its database connections are closed when the command ends."""
     app = make_app()
     try:
-        yield unit_of_work(app)
+        yield app
     finally:
         app.extensions["creditmart.db"].engine.dispose()
+
+
+@contextmanager
+def database() -> Iterator[UnitOfWork]:
+    """The configured database for one command, as a unit of work."""
+    with command_app() as app:
+        yield unit_of_work(app)
