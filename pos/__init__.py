@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pos import config as config_module
 
@@ -28,4 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     register(app)
     pages.init_app(app)
+    hops = int(app.config["PROXY_HOPS"])
+    if hops:  # behind nginx & co: the client's address (for login limits and logs) comes from X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app

@@ -13,11 +13,13 @@ DEFAULTS: dict[str, Any] = {
     "PAPER_WIDTH": 58,
     "TOKEN_TTL_SECONDS": 8 * 3600,  # one counter shift
     "TIMEZONE": "Asia/Shanghai",
+    "PROXY_HOPS": 0,  # reverse proxies in front that set X-Forwarded-For/-Proto (0: trust no such header)
+    "CHECKPOINT_HOURS": 24,  # `creditmart serve` signs a checkpoint when the last is this old (0: never)
     "DEMO": False,
     "TESTING": False,
 }
 
-_INT_KEYS = {"PAPER_WIDTH", "TOKEN_TTL_SECONDS"}
+_INT_KEYS = {"PAPER_WIDTH", "TOKEN_TTL_SECONDS", "PROXY_HOPS", "CHECKPOINT_HOURS"}
 _BOOL_KEYS = {"DEMO", "TESTING"}
 
 
@@ -66,5 +68,9 @@ def validate(config: Mapping[str, Any]) -> None:
         raise ConfigError(f"CREDITMART_PAPER_WIDTH must be 58 or 80, got {config.get('PAPER_WIDTH')!r}")
     if int(config.get("TOKEN_TTL_SECONDS", 0)) <= 0:
         raise ConfigError("CREDITMART_TOKEN_TTL_SECONDS must be positive")
+    if not 0 <= int(config.get("PROXY_HOPS", 0)) <= 5:
+        raise ConfigError("CREDITMART_PROXY_HOPS must be 0 (no proxy) to 5")
+    if int(config.get("CHECKPOINT_HOURS", 0)) < 0:
+        raise ConfigError("CREDITMART_CHECKPOINT_HOURS must be 0 (never) or a number of hours")
     if not str(config.get("DATABASE_URL", "")).startswith(("sqlite", "postgresql")):
         raise ConfigError("CREDITMART_DATABASE_URL must be a sqlite:/// or postgresql:// URL")

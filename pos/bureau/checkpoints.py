@@ -26,19 +26,19 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import utcnow
+from core.db import UnitOfWork, utcnow
 from core.errors import DomainError, NotFound, ValidationFailed
-from ledger import Report, check_export, verify
+from ledger import Report, check_export, snapshot_session, verify
 from ledger.chain import GENESIS_HASH
 from ledger.models import Transfer
 from pos.bureau.models import Checkpoint
@@ -311,3 +311,30 @@ def _against(claims: CheckpointClaims, seen: dict[str, Any], report: Report) -> 
         return (f"at seq {claims.seq} the export has hash {found}, the checkpoint signed {claims.hash}: the journal "
                 "was changed after the checkpoint")
     return None
+
+
+# ------------------------------------------------------------------------------------------------ the use case
+
+
+def verify_and_sign(session_factory: sessionmaker[Session], key: Ed25519PrivateKey, *, actor: str,
+                    id: uuid.UUID | None = None) -> tuple[Report, Checkpoint | None]:
+    """Verifies the whole journal on one snapshot (no lock held while it reads), then signs the head it verified
+    in a short write transaction. A journal that does not verify is not signed: the answer's checkpoint is None
+    and the report says why."""
+    with snapshot_session(session_factory) as session:
+        report = verify_for_signing(session)
+    if not report.ok:
+        return report, None
+    checkpoint = UnitOfWork(session_factory).run(
+        lambda session: sign(session, key, seq=report.head_seq, hash_hex=report.head_hash, actor=actor,
+                             id=id or uuid.uuid4()))
+    return report, checkpoint
+
+
+def checkpoint_due(session: Session, now: datetime, every: timedelta) -> bool:
+    """The last checkpoint is older than `every`, or there is none, and the journal has moved since it."""
+    last = last_checkpoint(session)
+    if last is not None and now - last.signed_at < every:
+        return False
+    head = session.scalar(select(func.max(transfers.c.seq))) or 0
+    return last is None or head != last.seq

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from core.errors import DomainError
 from ledger import snapshot_session
 from pos.bureau import checkpoints, exports
 from pos.bureau.periods import Period, parse_bound
-from pos.cli.context import command_app, unit_of_work
+from pos.cli.context import command_app
 from pos.cli.ledger import language, ledger_group, print_report, t
 from pos.config import from_environment
 
@@ -47,15 +46,14 @@ def _bureau_key_file(app: Flask | None = None) -> Path:
 def checkpoint_command(output: str | None) -> None:
     """Verify the whole journal and sign its head with the bureau's key (a daily checkpoint)."""
     with command_app() as app:
-        with snapshot_session(app.extensions["creditmart.db"].session_factory) as session:
-            report = checkpoints.verify_for_signing(session)
-        if not report.ok:
+        key = checkpoints.load_signing_key(_bureau_key_file(app))
+        report, made = checkpoints.verify_and_sign(app.extensions["creditmart.db"].session_factory, key,
+                                                   actor="cli")
+        if made is None:
             print_report(report, "ledger.verify.ok", "ledger.verify.failed")
             click.echo(t("bureau.cli.checkpoint_refused", count=report.problem_count), err=True)
             sys.exit(1)
-        key = checkpoints.load_signing_key(_bureau_key_file(app))
-        document = unit_of_work(app).run(lambda s: checkpoints.document(checkpoints.sign(
-            s, key, seq=report.head_seq, hash_hex=report.head_hash, actor="cli", id=uuid.uuid4())))
+        document = checkpoints.document(made)
     target = output or f"checkpoint-{document['seq']}-{document['id']}.json"
     Path(target).write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     click.echo(t("bureau.cli.checkpoint_signed", id=document["id"], seq=document["seq"], hash=document["hash"],

@@ -14,17 +14,21 @@ from pos.config import ConfigError
 def serve_app(app, host: str, port: int, threads: int) -> None:  # type: ignore[no-untyped-def]
     from waitress import serve as waitress_serve
 
+    from pos.bureau.daily import start_daily_checkpoint
     from pos.print_jobs import start_print_worker, stop_print_worker
 
     try:
         worker = start_print_worker(app)  # prints queued jobs to CREDITMART_PRINTER (none for dummy://)
     except ValueError as exc:
         raise click.ClickException(f"CREDITMART_PRINTER: {exc}") from None
+    daily = start_daily_checkpoint(app)  # signs the journal's head once a day (CREDITMART_CHECKPOINT_HOURS)
     click.echo(f"serving on http://{host}:{port}/")
     try:
         waitress_serve(app, host=host, port=port, threads=threads, ident="creditmart")
     finally:
         stop_print_worker(worker)
+        if daily is not None:
+            daily.stop()
 
 
 @click.command("serve")

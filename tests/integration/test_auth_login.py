@@ -179,3 +179,32 @@ def test_password_is_taken_exactly_as_typed(client: FlaskClient, uow: UnitOfWork
     uow.run(add)
     assert client.post(TOKEN, json={"username": "spacey", "password": "  with spaces  "}).status_code == 200
     assert client.post(TOKEN, json={"username": "spacey", "password": "with spaces"}).status_code == 401
+
+
+def test_behind_a_proxy_the_limit_counts_the_forwarded_address(app: Flask, clock: Clock) -> None:
+    """With CREDITMART_PROXY_HOPS=1 every request comes from the proxy's address: the limit must count the client
+    the proxy names in X-Forwarded-For, or one guesser would lock the whole village out."""
+    from pos import create_app
+
+    proxied = create_app({"TESTING": True, "DATABASE_URL": app.config["DATABASE_URL"],
+                          "SECRET_KEY": app.config["SECRET_KEY"], "PROXY_HOPS": 1, "CLOCK": clock})
+    client = proxied.test_client()
+
+    def via_proxy(username: str, password: str, forwarded_for: str):  # type: ignore[no-untyped-def]
+        return client.post(TOKEN, json={"username": username, "password": password},
+                           headers={"X-Forwarded-For": forwarded_for}, environ_overrides={"REMOTE_ADDR": "10.0.0.2"})
+
+    for i in range(10):
+        assert via_proxy(f"guess-{i}", "wrong-password", "198.51.100.99").status_code == 401
+    assert_locked(via_proxy("clerk-dsc", password_for("clerk-dsc"), "198.51.100.99"), 600)
+    assert via_proxy("clerk-dsc", password_for("clerk-dsc"), "192.0.2.10").status_code == 200
+    proxied.extensions["creditmart.db"].engine.dispose()
+
+
+def test_without_a_proxy_a_forged_forwarded_header_changes_nothing(client: FlaskClient, clock: Clock) -> None:
+    for i in range(10):
+        response = client.post(TOKEN, json={"username": f"guess-{i}", "password": "wrong-password"},
+                               headers={"X-Forwarded-For": f"203.0.113.{i}"},
+                               environ_overrides={"REMOTE_ADDR": "198.51.100.99"})
+        assert response.status_code == 401
+    assert_locked(attempt(client, "clerk-dsc", password_for("clerk-dsc"), address="198.51.100.99"), 600)

@@ -211,3 +211,40 @@ def test_the_daily_checkpoint_refuses_a_journal_that_does_not_verify(runner: Cli
     refused = cli(runner, "ledger", "checkpoint", "--output", str(tmp_path / "cp.json"))
     assert refused.exit_code == 1 and "no checkpoint signed" in refused.output
     assert not (tmp_path / "cp.json").exists()
+
+
+def test_the_server_signs_a_checkpoint_once_a_day_while_the_journal_moves(busy: Village, key_file: Path,
+                                                                          uow: UnitOfWork, db_url: str,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """`creditmart serve`'s daily thread, stepped by hand: it signs when none exists, not again within the day,
+    not when the journal has not moved since, and again a day later once it has."""
+    from datetime import timedelta
+
+    from core.db import utcnow
+    from pos.bureau.daily import DailyCheckpoint
+
+    daily = DailyCheckpoint(uow.session_factory, key_file, timedelta(hours=24))
+    now = utcnow()
+    first = daily.run_once(now)
+    assert first is not None and (first.seq, first.signed_by) == (4, "daily")
+    public = checkpoints.load_verifying_key(key_file)
+    assert checkpoints.verify_token(first.token, public).seq == 4
+    assert daily.run_once(now + timedelta(hours=23)) is None  # within the day
+    assert daily.run_once(now + timedelta(hours=25)) is None  # a day later, but nothing new to sign
+    member = busy.register("XHC")
+    busy.earn(member, 50)
+    second = daily.run_once(now + timedelta(hours=25))
+    assert second is not None and second.seq == 5
+    assert uow.read(lambda s: [c.seq for c in checkpoints.list_checkpoints(s)]) == [5, 4]
+
+    from tests.test_bureau_support import tamper
+
+    engine = make_engine(db_url)
+    try:
+        tamper(engine, "UPDATE ledger_transfers SET amount = amount + 1 WHERE seq = 5")
+    finally:
+        engine.dispose()
+    busy.earn(member, 10)
+    with caplog.at_level("ERROR", logger="pos.bureau.daily"):
+        assert daily.run_once(now + timedelta(hours=50)) is None
+    assert "daily checkpoint refused" in caplog.text

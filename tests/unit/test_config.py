@@ -22,6 +22,8 @@ def test_short_secret_is_refused() -> None:
     [
         ("CREDITMART_PAPER_WIDTH", "wide", "whole number"),
         ("CREDITMART_PAPER_WIDTH", "70", "58 or 80"),
+        ("CREDITMART_PROXY_HOPS", "9", "no proxy"),
+        ("CREDITMART_CHECKPOINT_HOURS", "-1", "never"),
         ("CREDITMART_TOKEN_TTL_SECONDS", "0", "positive"),
         ("CREDITMART_DATABASE_URL", "mysql://x", "sqlite:/// or postgresql://"),
     ],
