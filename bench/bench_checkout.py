@@ -90,7 +90,8 @@ def prepare(url: str, clerks: int) -> list[str]:
 
 class Server:
     def __init__(self, url: str, port: int, printer: str, threads: int) -> None:
-        env = dict(os.environ, CREDITMART_DATABASE_URL=url, CREDITMART_SECRET_KEY=SECRET, CREDITMART_PRINTER=printer)
+        env = dict(os.environ, CREDITMART_DATABASE_URL=url, CREDITMART_SECRET_KEY=SECRET, CREDITMART_PRINTER=printer,
+                   CREDITMART_CHECKPOINT_HOURS="0")  # no journal verification running beside the sales
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from pos.cli import main; main()", "serve", "--port", str(port),
              "--threads", str(threads)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
