@@ -1,7 +1,10 @@
 """The durable print queue: jobs in the database, enqueued inside the use case's transaction, printed after it.
 
 A checkout calls `enqueue_document(session, store_id, receipt)` (or `enqueue` with bytes it rendered) inside its own
-unit of work, so the sale and its receipt job commit or roll back together. Printing happens afterwards, by a
+unit of work, so the sale and its receipt job commit or roll back together. The job keeps the document as data and
+is rendered to ESC/POS bytes when a worker claims it, for that worker's paper and printer options: rendering (the
+QR code's raster image above all) stays out of the sale's transaction, and a shop's agent prints for the printer it
+really drives. Printing happens afterwards, by a
 `printers.queue.PrintWorker`: in the embedded deployment a thread of `creditmart serve` over `DatabaseJobStore`;
 in a city deployment a shop's `creditmart print-agent`, through the HTTP routes in `pos.api.print_jobs`. Nothing a
 printer does can block or roll back a sale.
@@ -19,12 +22,13 @@ import os
 import socket
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -44,9 +48,18 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.db import Base, UnitOfWork, UTCDateTime, utcnow
 from core.errors import DomainError, Forbidden, NotFound
 from core.stores import Store
-from printers.documents import DonationReceipt, MemberCard, Receipt, ShelfLabel, TestPage, ZReport
+from printers.documents import (
+    DonationReceipt,
+    MemberCard,
+    Receipt,
+    ShelfLabel,
+    TestPage,
+    ZReport,
+    document_data,
+    document_from_data,
+)
 from printers.drivers import open_driver, parse_printer_url
-from printers.queue import Job, PrintWorker, RetryPolicy
+from printers.queue import Job, PrintWorker, RetryPolicy, short_error
 from printers.render import Document, PrinterOptions, mark_reprint, render
 
 log = logging.getLogger(__name__)
@@ -71,6 +84,7 @@ class PrintJob(Base):
         CheckConstraint("kind IN ('receipt', 'reprint', 'z_report', 'card', 'label', 'donation_receipt', "
                         "'test_page')", name="kind"),
         CheckConstraint("attempts >= 0", name="attempts"),
+        CheckConstraint("payload IS NOT NULL OR document IS NOT NULL", name="content"),
         Index("ix_print_jobs_due", "status", "next_attempt_at"),
         Index("ix_print_jobs_store_created", "store_id", "created_at"),
     )
@@ -79,7 +93,8 @@ class PrintJob(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     kind: Mapped[str] = mapped_column(String(20))
     ref: Mapped[str | None] = mapped_column(String(64), index=True)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)  # ESC/POS bytes, when enqueued already rendered
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # `printers.documents.document_data`
     printer: Mapped[str | None] = mapped_column(String(255))  # None: the shop's default printer
     status: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -121,14 +136,22 @@ def print_settings(config: Any | None = None) -> PrintSettings:
 
 def enqueue(session: Session, store_id: int, kind: str, payload: bytes, ref: str | None = None, *,
             printer: str | None = None, now: datetime | None = None) -> PrintJob:
-    """Adds a queued job in the caller's transaction; never commits, never touches a printer."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown print job kind {kind!r}")
+    """Adds a queued job of bytes already rendered, in the caller's transaction; never commits, never touches a
+    printer."""
     if not isinstance(payload, bytes) or not payload:
         raise ValueError("a print job needs its payload as non-empty bytes")
+    return _add_job(session, store_id, kind, ref, payload=payload, printer=printer, now=now)
+
+
+def _add_job(session: Session, store_id: int, kind: str, ref: str | None, *, payload: bytes | None = None,
+             document: dict[str, Any] | None = None, printer: str | None = None,
+             now: datetime | None = None) -> PrintJob:
+    if kind not in KINDS:
+        raise ValueError(f"unknown print job kind {kind!r}")
     now = now or utcnow()
-    job = PrintJob(id=uuid.uuid4(), store_id=store_id, kind=kind, ref=ref, payload=payload, printer=printer,
-                   status="queued", attempts=0, next_attempt_at=now, created_at=now, updated_at=now)
+    job = PrintJob(id=uuid.uuid4(), store_id=store_id, kind=kind, ref=ref, payload=payload, document=document,
+                   printer=printer, status="queued", attempts=0, next_attempt_at=now, created_at=now,
+                   updated_at=now)
     session.add(job)
     session.flush()
     event.listen(session, "after_commit", _wake_workers, once=True)
@@ -153,26 +176,37 @@ def document_kind(document: Document) -> tuple[str, str | None]:
 
 
 def enqueue_document(session: Session, store_id: int, document: Document, *, ref: str | None = None,
-                     settings: PrintSettings | None = None, now: datetime | None = None) -> PrintJob:
-    """Renders `document` for the configured paper and printer options and enqueues it (see `enqueue`)."""
-    settings = settings or print_settings()
+                     now: datetime | None = None) -> PrintJob:
+    """Enqueues `document` as data (see `enqueue`); it is rendered when a worker claims it (`job_payload`)."""
     kind, default_ref = document_kind(document)
-    payload = render(document, settings.paper_width, settings.options)
-    return enqueue(session, store_id, kind, payload, ref if ref is not None else default_ref, now=now)
+    return _add_job(session, store_id, kind, ref if ref is not None else default_ref,
+                    document=document_data(document), now=now)
 
 
-def enqueue_reprint(session: Session, store_id: int, sale_ref: str, *, settings: PrintSettings | None = None,
-                    now: datetime | None = None) -> PrintJob:
-    """The sale's stored receipt again, behind a 重印 / REPRINT banner (kind "reprint", same ref)."""
+def enqueue_reprint(session: Session, store_id: int, sale_ref: str, *, now: datetime | None = None) -> PrintJob:
+    """The sale's receipt again, behind a 重印 / REPRINT banner (kind "reprint", same ref)."""
     original = session.scalar(
         select(PrintJob).where(PrintJob.store_id == store_id, PrintJob.kind == "receipt", PrintJob.ref == sale_ref)
         .order_by(PrintJob.created_at.desc()).limit(1))
     if original is None:
         raise NotFound("no receipt was printed for this sale", ref=sale_ref)
-    settings = settings or print_settings()
     now = now or utcnow()
-    return enqueue(session, store_id, "reprint", mark_reprint(original.payload, settings.paper_width, now), sale_ref,
-                   now=now)
+    if original.document is None:  # enqueued as bytes (before receipts were kept as documents)
+        settings = print_settings()
+        return enqueue(session, store_id, "reprint", mark_reprint(original.payload or b"", settings.paper_width, now),
+                       sale_ref, now=now)
+    receipt = document_from_data(original.document)
+    assert isinstance(receipt, Receipt)
+    return enqueue_document(session, store_id, replace(receipt, reprint=True, reprinted_at=now), now=now)
+
+
+def job_payload(job: PrintJob, settings: PrintSettings) -> bytes:
+    """The job's ESC/POS bytes for a printer with these settings: its document rendered, or the stored bytes."""
+    if job.document is None:
+        assert job.payload is not None  # the table's check constraint
+        return job.payload
+    return render(document_from_data(job.document), settings.paper_width,  # type: ignore[arg-type]
+                  settings.options)
 
 
 # --- claiming and outcomes (each in its own short transaction, never while talking to a printer) -------------------
@@ -308,7 +342,8 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def job_json(job: PrintJob, store_code: str, *, with_payload: bool = False) -> dict[str, Any]:
+def job_json(job: PrintJob, store_code: str, *, payload: bytes | None = None) -> dict[str, Any]:
+    """The job as the API shows it; a claimed job also carries its bytes (`payload`) for the agent."""
     data: dict[str, Any] = {
         "job_id": str(job.id),
         "store": store_code,
@@ -318,14 +353,15 @@ def job_json(job: PrintJob, store_code: str, *, with_payload: bool = False) -> d
         "attempts": job.attempts,
         "last_error": job.last_error,
         "printer": job.printer,
-        "size": len(job.payload),
+        "size": len(job.payload) if job.payload is not None else None,  # a document's size is known once rendered
         "created_at": _iso(job.created_at),
         "updated_at": _iso(job.updated_at),
         "next_attempt_at": _iso(job.next_attempt_at) if job.status == "queued" else None,
         "printed_at": _iso(job.printed_at),
     }
-    if with_payload:
-        data["payload_base64"] = base64.b64encode(job.payload).decode("ascii")
+    if payload is not None:
+        data["size"] = len(payload)
+        data["payload_base64"] = base64.b64encode(payload).decode("ascii")
     return data
 
 
@@ -336,28 +372,51 @@ def store_code(session: Session, store_id: int) -> str:
     return store.code
 
 
+def claim_rendered(uow: UnitOfWork, settings: PrintSettings, *, worker: str, now: datetime,
+                   store_id: int | None = None, printer: str | None = None) -> tuple[PrintJob, bytes] | None:
+    """Claims the next due job in its own transaction, then renders it for `settings` outside any transaction (so
+    rendering holds no lock). Returns the job (detached) and its bytes, or None when nothing is due. A document
+    that cannot be rendered fails its own job, and the next one is claimed."""
+    while True:
+        def work(session: Session) -> PrintJob | None:
+            job = claim_next(session, worker=worker, now=now, store_id=store_id, printer=printer)
+            if job is not None:
+                session.expunge(job)
+            return job
+
+        job = uow.run(work)
+        if job is None:
+            return None
+        try:
+            return job, job_payload(job, settings)
+        except Exception as exc:  # never expected: documents check themselves when they are built
+            log.exception("print job %s: its document cannot be rendered", job.id)
+            error = f"the document cannot be rendered: {short_error(exc)}"
+            uow.run(lambda s, job_id=job.id, error=error: record_failure(s, job_id, error, now, None))
+
+
 # --- the embedded worker --------------------------------------------------------------------------------------------
 
 
 class DatabaseJobStore:
     """`printers.queue.JobStore` over the database: each call is its own short transaction."""
 
-    def __init__(self, uow: UnitOfWork, *, store_id: int | None = None, printer: str | None = None) -> None:
+    def __init__(self, uow: UnitOfWork, *, settings: PrintSettings | None = None, store_id: int | None = None,
+                 printer: str | None = None) -> None:
         self.uow = uow
+        self.settings = settings or print_settings()  # the paper and options documents are rendered for
         self.store_id = store_id
         self.printer = printer
 
     def claim(self, worker: str, now: datetime) -> Job | None:
         if not self.uow.read(lambda s: has_work(s, now, store_id=self.store_id, printer=self.printer)):
             return None
-
-        def work(session: Session) -> Job | None:
-            job = claim_next(session, worker=worker, now=now, store_id=self.store_id, printer=self.printer)
-            if job is None:
-                return None
-            return Job(id=str(job.id), kind=job.kind, payload=job.payload, attempts=job.attempts, ref=job.ref)
-
-        return self.uow.run(work)
+        claimed = claim_rendered(self.uow, self.settings, worker=worker, now=now, store_id=self.store_id,
+                                 printer=self.printer)
+        if claimed is None:
+            return None
+        job, payload = claimed
+        return Job(id=str(job.id), kind=job.kind, payload=payload, attempts=job.attempts, ref=job.ref)
 
     def succeeded(self, job: Job, now: datetime) -> None:
         self.uow.run(lambda s: record_success(s, uuid.UUID(job.id), now))
@@ -395,7 +454,8 @@ def start_print_worker(app: Flask, *, settings: PrintSettings | None = None) -> 
         return None
     driver = open_driver(settings.printer)
     uow = UnitOfWork(app.extensions["creditmart.db"].session_factory)
-    worker = PrintWorker(DatabaseJobStore(uow, printer=settings.printer), driver, name=worker_name("embedded"))
+    worker = PrintWorker(DatabaseJobStore(uow, settings=settings, printer=settings.printer), driver,
+                         name=worker_name("embedded"))
     with _workers_lock:
         _workers.add(worker)
     log.info("print worker started: %s, %d mm paper", settings.printer, settings.paper_width)

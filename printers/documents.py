@@ -8,8 +8,9 @@ does not add up is refused where it is built, inside the sale's transaction, and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
+from typing import get_args, get_type_hints
 
 
 def _aware(name: str, value: datetime | None) -> None:
@@ -193,3 +194,45 @@ class TestPage:
     def __post_init__(self) -> None:
         _aware("printed_at", self.printed_at)
         object.__setattr__(self, "notes", tuple(self.notes))
+
+
+# --- documents as JSON data (a print job stores its document and is rendered for the printer that claims it) --------
+
+DOCUMENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (Receipt, DonationReceipt, ZReport, MemberCard,
+                                                                  ShelfLabel, TestPage)}
+_PARTS: dict[str, type] = {"lines": ReceiptLine, "items": ZReportItem}  # fields holding tuples of part dataclasses
+
+
+def _encode(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_encode(item) for item in value]
+    if is_dataclass(value):
+        return {f.name: _encode(getattr(value, f.name)) for f in fields(value)}
+    return value
+
+
+def document_data(document: object) -> dict[str, object]:
+    """The document as JSON-ready data, tagged with its type; `document_from_data` gives it back equal."""
+    name = type(document).__name__
+    if DOCUMENT_TYPES.get(name) is not type(document):
+        raise TypeError(f"not a printable document: {name}")
+    return {"type": name, **_encode(document)}  # type: ignore[dict-item]
+
+
+def document_from_data(data: dict[str, object]) -> object:
+    """The inverse of `document_data`. The dataclasses check their own arithmetic again on the way in."""
+    values = dict(data)
+    cls = DOCUMENT_TYPES.get(str(values.pop("type", "")))
+    if cls is None:
+        raise ValueError(f"unknown document type {data.get('type')!r}")
+    hints = get_type_hints(cls)
+    for name, value in values.items():
+        if name in _PARTS and isinstance(value, list):
+            values[name] = tuple(_PARTS[name](**part) for part in value)
+        elif isinstance(value, list):
+            values[name] = tuple(value)
+        elif isinstance(value, str) and datetime in get_args(hints[name]) + (hints[name],):
+            values[name] = datetime.fromisoformat(value)
+    return cls(**values)

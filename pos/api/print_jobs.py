@@ -17,7 +17,8 @@ from pos.api.common import Schema, endpoint
 from pos.auth import current_principal
 from pos.idempotency import create_once
 from pos.print_jobs import (
-    claim_next,
+    PrintSettings,
+    claim_rendered,
     enqueue_document,
     job_json,
     list_jobs,
@@ -29,6 +30,7 @@ from pos.print_jobs import (
 )
 from printers.documents import TestPage
 from printers.drivers import printer_status
+from printers.render import PrinterOptions
 
 bp = Blueprint("print_jobs", __name__)
 STATUS_TIMEOUT = 2.0  # seconds: the tablet waits for this answer
@@ -43,6 +45,16 @@ class JobsQuery(Schema):
 class ClaimIn(Schema):
     agent: str | None = Field(default=None, max_length=60, pattern=r"^[\w.:@-]+$",
                               description="the agent instance's name, recorded as the job's claimant")
+    paper_width: Literal[58, 80] | None = Field(default=None, description="the agent's paper (default: the server's)")
+    native_qr: bool | None = Field(default=None, description="the agent's printer takes GS ( k QR commands")
+    native_barcode: bool | None = Field(default=None, description="the agent's printer takes GS k barcodes")
+
+    def settings(self, server: PrintSettings) -> PrintSettings:
+        """The server's print settings with what the agent says of its own printer."""
+        options = PrinterOptions(
+            native_qr=server.options.native_qr if self.native_qr is None else self.native_qr,
+            native_barcode=server.options.native_barcode if self.native_barcode is None else self.native_barcode)
+        return PrintSettings(server.printer, self.paper_width or server.paper_width, options)
 
 
 class ResultIn(Schema):
@@ -81,12 +93,12 @@ def claim(body: ClaimIn):
     principal = current_principal()
     store_id = _own_store_id()
     worker = f"{principal.username}/{body.agent}" if body.agent else principal.username
-
-    def work(session: Session):
-        job = claim_next(session, worker=worker, now=utcnow(), store_id=store_id)
-        return None if job is None else job_json(job, store_code(session, store_id), with_payload=True)
-
-    return {"job": db.unit_of_work().run(work)}
+    claimed = claim_rendered(db.unit_of_work(), body.settings(print_settings()), worker=worker, now=utcnow(),
+                             store_id=store_id)
+    if claimed is None:
+        return {"job": None}
+    job, payload = claimed
+    return {"job": job_json(job, str(principal.store_code), payload=payload)}
 
 
 @bp.post("/print-jobs/<uuid:job_id>/result")
@@ -125,7 +137,7 @@ def test_page(body: TestPageIn):
         now = utcnow()
         printer = settings.printer.split("?")[0] if settings.local_printer else "打印代理 print agent"
         page = TestPage(printed_at=now, printer=printer, store_name=store.name)
-        job = enqueue_document(session, store_id, page, settings=settings, now=now)
+        job = enqueue_document(session, store_id, page, now=now)
         return {"job_id": str(job.id), "status": job.status}, 201
 
     return create_once(db.unit_of_work(), "print_test_page", str(body.id), body, work)

@@ -85,13 +85,15 @@ class ApiClient:
 class HttpJobStore:
     """`printers.queue.JobStore` over the server's print-job routes."""
 
-    def __init__(self, client: ApiClient, agent: str, *, report_attempts: int = REPORT_ATTEMPTS) -> None:
+    def __init__(self, client: ApiClient, agent: str, *, report_attempts: int = REPORT_ATTEMPTS,
+                 printer: dict[str, Any] | None = None) -> None:
         self.client = client
         self.agent = agent
         self.report_attempts = report_attempts
+        self.printer = printer or {}  # paper_width, native_qr, native_barcode: the server renders for them
 
     def claim(self, worker: str, now: datetime) -> Job | None:
-        job = self.client.post("/print-jobs/claim", {"agent": self.agent})["job"]
+        job = self.client.post("/print-jobs/claim", {"agent": self.agent, **self.printer})["job"]
         if job is None:
             return None
         return Job(id=job["job_id"], kind=job["kind"], payload=base64.b64decode(job["payload_base64"]),
@@ -124,8 +126,9 @@ def default_agent_name() -> str:
 
 
 def make_agent(server: str, store_code: str, printer: str, username: str, password: str, *,
-               agent_name: str | None = None, poll: float = 2.0) -> PrintWorker:
-    """Logs in (as a print_agent of `store_code`) and returns the worker; `run()` or `run_until_idle()` it."""
+               agent_name: str | None = None, poll: float = 2.0, paper_width: int | None = None) -> PrintWorker:
+    """Logs in (as a print_agent of `store_code`) and returns the worker; `run()` or `run_until_idle()` it.
+    The server renders each job for this printer: its paper (default: the server's) and its native commands."""
     driver = open_driver(printer)
     client = ApiClient(server, username, password)
     who = client.login()
@@ -134,7 +137,11 @@ def make_agent(server: str, store_code: str, printer: str, username: str, passwo
     if who.get("store") != store_code:
         raise AgentError(f"{username} belongs to shop {who.get('store')}, not {store_code}")
     name = agent_name or default_agent_name()
-    return PrintWorker(HttpJobStore(client, name), driver, name=name, idle_wait=poll)
+    described: dict[str, Any] = {"native_qr": driver.options.native_qr,
+                                 "native_barcode": driver.options.native_barcode}
+    if paper_width is not None:
+        described["paper_width"] = paper_width
+    return PrintWorker(HttpJobStore(client, name, printer=described), driver, name=name, idle_wait=poll)
 
 
 def describe(outcome: Outcome) -> str:
@@ -156,17 +163,20 @@ def describe(outcome: Outcome) -> str:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input "
                                                      "(else CREDITMART_AGENT_PASSWORD).")
 @click.option("--name", "agent_name", default=None, help="This agent's name in the job records (default host-pid).")
+@click.option("--width", type=click.Choice(["58", "80"]), envvar="CREDITMART_PAPER_WIDTH", default=None,
+              help="This printer's paper in mm (default: the server's CREDITMART_PAPER_WIDTH).")
 @click.option("--poll", default=2.0, show_default=True, type=click.FloatRange(0.1, 60), help="Seconds between polls.")
 @click.option("--until-idle", is_flag=True, help="Print the jobs that are due, then exit (cron, tests).")
 def print_agent(server: str, store_code: str, printer: str, username: str, password_stdin: bool,
-                agent_name: str | None, poll: float, until_idle: bool) -> None:
+                agent_name: str | None, width: str | None, poll: float, until_idle: bool) -> None:
     """Pull this shop's print jobs from the server and print them; report each outcome."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else os.environ.get("CREDITMART_AGENT_PASSWORD")
     if not password:
         raise click.ClickException("give the password on standard input (--password-stdin) "
                                    "or in CREDITMART_AGENT_PASSWORD")
     try:
-        worker = make_agent(server, store_code, printer, username, password, agent_name=agent_name, poll=poll)
+        worker = make_agent(server, store_code, printer, username, password, agent_name=agent_name, poll=poll,
+                            paper_width=int(width) if width else None)
     except (AgentError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if until_idle:

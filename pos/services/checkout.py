@@ -47,7 +47,7 @@ from ledger.posting import NewTransfer, post, reverse
 from pos.auth import Principal, User
 from pos.i18n import translate
 from pos.idempotency import Answer, create_once
-from pos.print_jobs import PrintJob, PrintSettings, enqueue_document, enqueue_reprint
+from pos.print_jobs import PrintJob, enqueue_document, enqueue_reprint
 from pos.sales import COMPLETED, MAX_QTY, VOIDED, Sale, SaleLine, Shift
 from printers.documents import Receipt, ReceiptLine, ZReport, ZReportItem
 
@@ -283,8 +283,7 @@ def _store_name(session: Session, store_id: int) -> str:
 # ---------------------------------------------------------------------------------------------- the sale
 
 
-def checkout(session: Session, principal: Principal, cmd: SaleCommand, *,
-             settings: PrintSettings | None = None) -> dict[str, Any]:
+def checkout(session: Session, principal: Principal, cmd: SaleCommand) -> dict[str, Any]:
     """One sale, inside the caller's transaction. Returns the answer of POST /sales."""
     store_id = _seller_store(principal, cmd.store)
     now = utcnow()
@@ -319,7 +318,7 @@ def checkout(session: Session, principal: Principal, cmd: SaleCommand, *,
                       clerk=principal.username, member_name=member.name, card_number=card.card_number,
                       lines=tuple(ReceiptLine(s.name, s.qty, s.points_price, s.barcode) for s in sold),
                       points_total=total, balance_before=before, balance_after=after)
-    job = enqueue_document(session, store_id, receipt, settings=settings, now=now)
+    job = enqueue_document(session, store_id, receipt, now=now)
 
     # Core inserts: the ORM's unit of work adds nothing for rows written once and not read back here.
     session.execute(insert(Sale.__table__).values(
@@ -367,12 +366,11 @@ def _out_of_stock(session: Session, exc: OutOfStock, wanted: Basket, member: Mem
                       points_shortfall=max(0, total - current))
 
 
-def record_sale(uow: UnitOfWork, principal: Principal, cmd: SaleCommand, *,
-                settings: PrintSettings | None = None) -> Answer:
+def record_sale(uow: UnitOfWork, principal: Principal, cmd: SaleCommand) -> Answer:
     """POST /sales exactly once: a replay of the same id and body answers as the first time (201)."""
     _seller_store(principal, cmd.store)
     return create_once(uow, "sales", str(cmd.id), cmd.fingerprint(principal),
-                       lambda session: (checkout(session, principal, cmd, settings=settings), 201))
+                       lambda session: (checkout(session, principal, cmd), 201))
 
 
 # ---------------------------------------------------------------------------------------------- shifts
@@ -555,8 +553,7 @@ def _whose_shift(session: Session, principal: Principal, clerk: str | None) -> t
     return user.id, user.username
 
 
-def close_shift(session: Session, principal: Principal, cmd: CloseShiftCommand, *,
-                settings: PrintSettings | None = None) -> dict[str, Any]:
+def close_shift(session: Session, principal: Principal, cmd: CloseShiftCommand) -> dict[str, Any]:
     """Closes the clerk's open shift: the Z report, stored on the shift and queued for printing."""
     store_id = _seller_store(principal, None)
     clerk_id, clerk = _whose_shift(session, principal, cmd.clerk)
@@ -573,8 +570,7 @@ def close_shift(session: Session, principal: Principal, cmd: CloseShiftCommand, 
     closed_at = max([now, shift.opened_at] + [t for t in (last_activity, last_void) if t is not None])
     head = journal_head(session)
     report = shift_report(session, shift, to_seq=head, closed_at=closed_at, closed_by=principal.username)
-    job = enqueue_document(session, store_id, _z_document(report, closed_at), ref=str(shift.id), settings=settings,
-                           now=now)
+    job = enqueue_document(session, store_id, _z_document(report, closed_at), ref=str(shift.id), now=now)
     report["print_job"] = {"job_id": str(job.id), "status": job.status}
     shift.closed_at, shift.closed_by, shift.close_request_id = closed_at, principal.username, cmd.id
     shift.close_seq, shift.z_report = head, report
@@ -582,12 +578,11 @@ def close_shift(session: Session, principal: Principal, cmd: CloseShiftCommand, 
     return report
 
 
-def close_shift_once(uow: UnitOfWork, principal: Principal, cmd: CloseShiftCommand, *,
-                     settings: PrintSettings | None = None) -> Answer:
+def close_shift_once(uow: UnitOfWork, principal: Principal, cmd: CloseShiftCommand) -> Answer:
     """POST /shifts/close exactly once: the same id answers with the same report (201)."""
     fingerprint = {"id": str(cmd.id), "clerk": cmd.clerk or principal.username, "store": principal.store_code}
     return create_once(uow, "shift_close", str(cmd.id), fingerprint,
-                       lambda session: (close_shift(session, principal, cmd, settings=settings), 201))
+                       lambda session: (close_shift(session, principal, cmd), 201))
 
 
 def current_shift(session: Session, principal: Principal) -> dict[str, Any] | None:
@@ -662,14 +657,13 @@ def void_sale(session: Session, principal: Principal, sale_id: str, reason: str)
             "void_shift_id": str(shift.id), "late": shift.id != sale.shift_id, "reversal_seq": posted.seq}
 
 
-def reprint(session: Session, principal: Principal, sale_id: str, *,
-            settings: PrintSettings | None = None) -> dict[str, Any]:
+def reprint(session: Session, principal: Principal, sale_id: str) -> dict[str, Any]:
     """The sale's receipt again, marked 重印 (a new print job)."""
     sale = session.get(Sale, _uuid(sale_id, UnknownSale, "no such sale"))
     if sale is None:
         raise UnknownSale("no such sale", sale_id=sale_id)
     principal.require_store(sale.store_id)
-    job = enqueue_reprint(session, sale.store_id, str(sale.id), settings=settings)
+    job = enqueue_reprint(session, sale.store_id, str(sale.id))
     return {"sale_id": str(sale.id), "job_id": str(job.id), "kind": job.kind, "status": job.status}
 
 

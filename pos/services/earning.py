@@ -27,7 +27,7 @@ from inventory.models import Product
 from ledger import earning
 from ledger.earning import Contribution, Donor, GoodsLine
 from ledger.members import Member
-from pos.print_jobs import PrintJob, PrintSettings, enqueue_document
+from pos.print_jobs import PrintJob, enqueue_document
 from printers.documents import DonationReceipt
 
 __all__ = ["donation_receipt", "load_demo_earning", "print_donation_receipt", "record_cash_donation",
@@ -60,8 +60,7 @@ def record_goods_donation(session: Session, *, id: uuid.UUID, donor: Donor, stor
 
 
 def record_cash_donation(session: Session, *, id: uuid.UUID, donor: Donor, store_id: int, amount_fen: int,
-                         actor: str, note: str | None = None, settings: PrintSettings | None = None
-                         ) -> tuple[Contribution, PrintJob]:
+                         actor: str, note: str | None = None) -> tuple[Contribution, PrintJob]:
     """现金捐赠: a pending contribution at the bureau's cash rate, and its donation receipt (捐赠收据) queued for
     the shop's printer in the same transaction (printed after the commit; nothing a printer does can lose the
     record). A retry that finds the contribution recorded answers its receipt job instead of queueing another."""
@@ -71,17 +70,14 @@ def record_cash_donation(session: Session, *, id: uuid.UUID, donor: Donor, store
                                                  PrintJob.ref == str(contribution.id))
                           .order_by(PrintJob.created_at).limit(1)).first()
     if job is None:
-        job = enqueue_document(session, contribution.store_id, donation_receipt(session, contribution.id),
-                               settings=settings)
+        job = enqueue_document(session, contribution.store_id, donation_receipt(session, contribution.id))
     return contribution, job
 
 
-def print_donation_receipt(session: Session, contribution_id: uuid.UUID | str, *,
-                           settings: PrintSettings | None = None) -> PrintJob:
+def print_donation_receipt(session: Session, contribution_id: uuid.UUID | str) -> PrintJob:
     """The receipt again (lost, or to show it approved): the contribution as it stands now."""
     contribution = earning.get_contribution(session, contribution_id)
-    return enqueue_document(session, contribution.store_id, donation_receipt(session, contribution.id),
-                            settings=settings)
+    return enqueue_document(session, contribution.store_id, donation_receipt(session, contribution.id))
 
 
 def donation_receipt(session: Session, contribution_id: uuid.UUID | str) -> DonationReceipt:

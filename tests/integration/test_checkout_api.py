@@ -21,8 +21,9 @@ from ledger.models import REDEMPTION, REVERSAL, VOLUNTEER_HOURS, Account, Transf
 from ledger.posting import NewTransfer, post
 from ledger.verify import verify
 from pos.idempotency import IdempotencyRecord
-from pos.print_jobs import PrintJob
+from pos.print_jobs import PrintJob, PrintSettings, job_payload
 from pos.sales import Sale, SaleLine, Shift
+from printers.render import PrinterOptions
 from tests.escpos_decoder import decode
 from tests.support import Api
 
@@ -32,6 +33,8 @@ CATALOGUE = {OIL: ("大豆油 5L", 70), PEANUT_OIL: ("花生油 1.8L", 45), RICE
 NOT_IN_CATALOGUE = "6901234567892"  # valid check digit, never added
 BAD_CHECK_DIGIT = "6920244418520"
 UNISSUED_CARD = "1000000000000002"  # valid check digit, never issued
+
+SETTINGS_58 = PrintSettings("dummy://", 58, PrinterOptions())
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -208,7 +211,8 @@ def test_the_whole_counter_flow(api: Api, uow: UnitOfWork, shop: dict[str, Any])
 
 
 def _payload(uow: UnitOfWork, job_id: str) -> bytes:
-    return uow.read(lambda session: session.get(PrintJob, uuid.UUID(job_id)).payload)
+    """The job's bytes as the shop's 58 mm printer gets them when its worker claims the job."""
+    return uow.read(lambda session: job_payload(session.get(PrintJob, uuid.UUID(job_id)), SETTINGS_58))
 
 
 def test_the_receipt_prints_the_member_the_items_and_the_total(api: Api, uow: UnitOfWork,

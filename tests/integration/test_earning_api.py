@@ -19,7 +19,7 @@ from ledger import verify
 from ledger.earning import Attendance, Contribution, Organisation
 from ledger.models import Transfer
 from pos.idempotency import IdempotencyRecord
-from pos.print_jobs import PrintJob
+from pos.print_jobs import PrintJob, job_payload, print_settings
 from tests.integration.test_earning_support import local, member
 from tests.support import Api
 
@@ -430,7 +430,7 @@ def test_a_cash_donation_queues_its_receipt_with_the_record(coordinator: Api, ma
     assert coordinator.post(C, json=body).get_json()["receipt"] == receipt  # a replay queues nothing new
 
     def jobs(session) -> list[tuple[str, str, bytes]]:  # type: ignore[no-untyped-def]
-        return [(str(j.id), j.ref, j.payload) for j in session.scalars(
+        return [(str(j.id), j.ref, job_payload(j, print_settings({}))) for j in session.scalars(
             select(PrintJob).where(PrintJob.kind == "donation_receipt").order_by(PrintJob.created_at))]
     [(job_id, ref, payload)] = uow.read(jobs)
     assert (job_id, ref) == (receipt["job_id"], body["id"])

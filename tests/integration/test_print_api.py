@@ -128,6 +128,29 @@ def test_test_page_follows_the_configured_paper_width(app: Flask, api: Api) -> N
     assert any(line.columns == 48 for line in doc.lines)
 
 
+def test_each_agent_gets_the_job_rendered_for_its_own_printer(app: Flask, api: Api) -> None:
+    """The job keeps its document: an agent with 80 mm paper gets 80 mm bytes from a server set for 58 mm, and
+    one whose printer takes native QR commands gets GS ( k instead of a raster image."""
+    manager, agent = api.as_("manager-dsc"), api.as_("agent-dsc")
+    for _ in range(3):
+        manager.post("/api/v1/print-jobs/test-page", json={"id": str(uuid.uuid4())})
+    listed = manager.get("/api/v1/print-jobs?status=queued").get_json()["jobs"]
+    assert [job["size"] for job in listed] == [None] * 3  # not rendered yet: no bytes to count
+
+    def claim(body: dict) -> bytes:
+        job = agent.post("/api/v1/print-jobs/claim", json=body).get_json()["job"]
+        assert job["size"] == len(base64.b64decode(job["payload_base64"]))
+        return base64.b64decode(job["payload_base64"])
+
+    wide = assert_prints_well(claim({"paper_width": 80}), 80)
+    assert any(line.columns == 48 for line in wide.lines)
+    narrow = claim({})
+    assert max(line.columns for line in assert_prints_well(narrow, 58).lines) <= 32
+    native = claim({"native_qr": True})
+    assert b"\x1d(k" in native and b"\x1d(k" not in narrow  # GS ( k: the printer draws the QR code itself
+    assert error_code(agent.post("/api/v1/print-jobs/claim", json={"paper_width": 76})) == "validation_error"
+
+
 def test_printer_status_reads_the_printer_and_the_queue(app: Flask, api: Api) -> None:
     clerk = api.as_("clerk-dsc")
     unknown = clerk.get("/api/v1/printer/status").get_json()

@@ -31,6 +31,7 @@ from pos.print_jobs import (
     enqueue_document,
     enqueue_reprint,
     get_job,
+    job_payload,
     retry_job,
     start_print_worker,
     stop_print_worker,
@@ -38,13 +39,14 @@ from pos.print_jobs import (
 from printers import Receipt, ReceiptLine
 from printers.drivers import open_driver
 from printers.queue import PrintWorker, RetryPolicy
-from printers.render import PrinterOptions
+from printers.render import PrinterOptions, render
 from tests.escpos_decoder import FakePrinter, SilentPrinter, assert_prints_well, decode, free_port
 from tests.support import store_id
 
 T0 = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
 PAYLOAD = b"\x1b@\x1c&" + "东山村信用超市 小票\n".encode("gb18030") + b"\x1dV\x01"
 SETTINGS_58 = PrintSettings("dummy://", 58, PrinterOptions())
+SETTINGS_80 = PrintSettings("dummy://", 80, PrinterOptions())
 
 
 def dsc(uow: UnitOfWork) -> int:
@@ -235,15 +237,17 @@ def receipt(sale_id: str = "3f2a9c1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b") -> Receipt:
 
 def test_enqueue_document_and_reprint(uow: UnitOfWork) -> None:
     store = dsc(uow)
-    original = uow.run(lambda s: enqueue_document(s, store, receipt(), settings=SETTINGS_58, now=T0))
-    assert (original.kind, original.ref) == ("receipt", receipt().sale_id)
-    again = uow.run(lambda s: enqueue_reprint(s, store, receipt().sale_id, settings=SETTINGS_58,
-                                              now=T0 + timedelta(hours=2)))
+    original = uow.run(lambda s: enqueue_document(s, store, receipt(), now=T0))
+    assert (original.kind, original.ref, original.payload) == ("receipt", receipt().sale_id, None)
+    assert job_payload(original, SETTINGS_58) == render(receipt(), 58)  # rendered when claimed, as it was sold
+    again = uow.run(lambda s: enqueue_reprint(s, store, receipt().sale_id, now=T0 + timedelta(hours=2)))
     assert (again.kind, again.ref, again.status) == ("reprint", receipt().sale_id, "queued")
-    assert again.payload.endswith(original.payload)
-    assert_prints_well(again.payload, 58, expected=["重印 REPRINT", "重印时间：2026-12-03 16:00:00", "杨明"])
+    reprinted = assert_prints_well(job_payload(again, SETTINGS_58), 58,
+                                   expected=["重印 REPRINT", "重印时间：2026-12-03 16:00:00", "杨明", "东北大米 5kg"])
+    assert reprinted.text.count("重印") >= 1 and "重印" not in decode(job_payload(original, SETTINGS_58)).text
+    assert_prints_well(job_payload(again, SETTINGS_80), 80, expected=["重印 REPRINT", "杨明"])
     with pytest.raises(NotFound):
-        uow.run(lambda s: enqueue_reprint(s, store, "no-such-sale", settings=SETTINGS_58))
+        uow.run(lambda s: enqueue_reprint(s, store, "no-such-sale"))
     with pytest.raises(ValueError):
         uow.run(lambda s: enqueue(s, store, "poster", PAYLOAD))
 
@@ -256,7 +260,7 @@ def test_embedded_worker_prints_right_after_the_commit(app: Flask, tmp_path: Pat
     try:
         uow = UnitOfWork(app.extensions["creditmart.db"].session_factory)
         store = dsc(uow)
-        job_id = uow.run(lambda s: enqueue_document(s, store, receipt(), settings=settings).id)
+        job_id = uow.run(lambda s: enqueue_document(s, store, receipt()).id)
         deadline = time.monotonic() + 20
         while job(uow, job_id).status != "printed" and time.monotonic() < deadline:
             time.sleep(0.02)  # waiting for the worker thread, not timing it
