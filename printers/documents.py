@@ -82,7 +82,8 @@ class Receipt:
 
 @dataclass(frozen=True)
 class DonationReceipt:
-    """A receipt for a cash donation: the amount in fen (printed as ￥yuan) and the points it earns.
+    """A donation receipt (捐赠收据): for cash, the amount in fen (printed as ￥yuan) and the points it earns; for
+    goods, their `lines` at their points value (then `amount_fen` is 0 and `points` is the lines' sum).
 
     `status` is "pending" (awaiting a second person's approval) or "posted".
     """
@@ -97,11 +98,20 @@ class DonationReceipt:
     points: int
     status: str = "pending"
     note: str = ""
+    lines: tuple[ReceiptLine, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "lines", tuple(self.lines))
         _aware("received_at", self.received_at)
-        _whole("amount_fen", self.amount_fen, minimum=1)
         _whole("points", self.points)
+        if self.lines:
+            _whole("amount_fen", self.amount_fen, minimum=0)
+            if self.amount_fen:
+                raise ValueError("a goods donation has no amount in fen")
+            if sum(line.points for line in self.lines) != self.points:
+                raise ValueError("points is not the sum of the goods' lines")
+        else:
+            _whole("amount_fen", self.amount_fen, minimum=1)
         if self.status not in ("pending", "posted"):
             raise ValueError(f"status must be pending or posted, got {self.status!r}")
 
@@ -200,7 +210,8 @@ class TestPage:
 
 DOCUMENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in (Receipt, DonationReceipt, ZReport, MemberCard,
                                                                   ShelfLabel, TestPage)}
-_PARTS: dict[str, type] = {"lines": ReceiptLine, "items": ZReportItem}  # fields holding tuples of part dataclasses
+# Fields holding tuples of part dataclasses (a Receipt's and a DonationReceipt's lines, a ZReport's items).
+_PARTS: dict[str, type] = {"lines": ReceiptLine, "items": ZReportItem}
 
 
 def _encode(value: object) -> object:

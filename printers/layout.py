@@ -285,6 +285,12 @@ def layout(document: object, paper: Paper) -> list[Block]:
     raise TypeError(f"no layout for {type(document).__name__}")
 
 
+def _item_header(what: str, paper: Paper) -> list[Block]:
+    if paper.columns >= 48:
+        return [Text(pad(what, paper.columns - 24) + pad("数量×单价", 12, "right") + pad("积分", 12, "right"))]
+    return lines(left_right(f"{what} / 数量×单价", "积分", paper.columns))
+
+
 @layout.register
 def _receipt(receipt: Receipt, paper: Paper) -> list[Block]:
     blocks: list[Block] = []
@@ -297,10 +303,7 @@ def _receipt(receipt: Receipt, paper: Paper) -> list[Block]:
     blocks += facts([("时间", local_time(receipt.sold_at)), ("店员", receipt.clerk),
                      ("会员", receipt.member_name), ("卡号", mask_card(receipt.card_number))], paper)
     blocks.append(rule(paper))
-    if paper.columns >= 48:
-        blocks.append(Text(pad("商品", paper.columns - 24) + pad("数量×单价", 12, "right") + pad("积分", 12, "right")))
-    else:
-        blocks += lines(left_right("商品 / 数量×单价", "积分", paper.columns))
+    blocks += _item_header("商品", paper)
     for line in receipt.lines:
         blocks += item_rows(line.name, f"{line.qty}×{line.points_price}", str(line.points), paper)
     blocks.append(rule(paper))
@@ -327,8 +330,15 @@ def _donation(receipt: DonationReceipt, paper: Paper) -> list[Block]:
     blocks += facts([("时间", local_time(receipt.received_at)), ("经办", receipt.clerk),
                      ("捐赠人", receipt.member_name), ("卡号", mask_card(receipt.card_number))], paper)
     blocks.append(rule(paper))
-    blocks += figures([("捐赠金额", yuan(receipt.amount_fen))], paper, bold=True)
-    blocks += figures([("积分", f"{receipt.points}（{status}）")], paper)
+    if receipt.lines:  # goods (捐赠物品): each at its points value, like a sale's lines
+        blocks += _item_header("物品", paper)
+        for line in receipt.lines:
+            blocks += item_rows(line.name, f"{line.qty}×{line.points_price}", str(line.points), paper)
+        blocks.append(rule(paper))
+        blocks += figures([("积分", f"{receipt.points}（{status}）")], paper, bold=True)
+    else:
+        blocks += figures([("捐赠金额", yuan(receipt.amount_fen))], paper, bold=True)
+        blocks += figures([("积分", f"{receipt.points}（{status}）")], paper)
     if receipt.note:
         blocks += facts([("备注", receipt.note)], paper)
     blocks.append(rule(paper))

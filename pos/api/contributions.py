@@ -4,7 +4,7 @@
   belong to it. A contribution is recorded pending; its points are in the answer.
 - Approval is a manager's of the same shop who did not record it (403 `four_eyes`); it posts the ledger
   transfer once (a second decision is 409 `already_decided`). Rejection keeps the record with its reason.
-- A cash donation queues its donation receipt (捐赠收据) for the shop's printer in the same transaction.
+- A donation (cash or goods) queues its donation receipt (捐赠收据) for the shop's printer in the same transaction.
 - The pending points of a member show on the card lookup (`GET /cards/{card}`): this module plugs
   `ledger.earning.pending_points` into the members work's hook.
 """
@@ -208,9 +208,10 @@ def record(body: ContributionIn):
                 actor=actor.username, store_id=actor.store_id, note=body.note)  # type: ignore[arg-type]
             receipt = {"job_id": str(job.id), "status": job.status}
         else:
-            contribution = record_goods_donation(
+            contribution, job = record_goods_donation(
                 session, id=body.id, donor=donor, store_id=actor.store_id,  # type: ignore[arg-type]
                 lines=[(line.barcode, line.qty) for line in body.lines or []], actor=actor.username, note=body.note)
+            receipt = {"job_id": str(job.id), "status": job.status}
         answer = contribution_json(earning.contribution_view(session, contribution.id))
         if receipt is not None:
             answer["receipt"] = receipt
@@ -239,7 +240,7 @@ def contribution_details(contribution_id: str):
 
 
 @bp.post("/contributions/<contribution_id>/receipt")
-@endpoint(roles=RECORDERS, summary="Print a cash donation's receipt again, as the donation stands now")
+@endpoint(roles=RECORDERS, summary="Print a donation's receipt (cash or goods) again, as it stands now")
 def reprint_receipt(contribution_id: str):
     actor = current_principal()
 

@@ -28,7 +28,7 @@ from ledger import earning
 from ledger.earning import Contribution, Donor, GoodsLine
 from ledger.members import Member
 from pos.print_jobs import PrintJob, enqueue_document
-from printers.documents import DonationReceipt
+from printers.documents import DonationReceipt, ReceiptLine
 
 __all__ = ["donation_receipt", "load_demo_earning", "print_donation_receipt", "record_cash_donation",
            "record_goods_donation"]
@@ -36,8 +36,9 @@ __all__ = ["donation_receipt", "load_demo_earning", "print_donation_receipt", "r
 
 def record_goods_donation(session: Session, *, id: uuid.UUID, donor: Donor, store_id: int,
                           lines: Sequence[tuple[str, int]], actor: str, note: str | None = None,
-                          now: datetime | None = None) -> Contribution:
-    """捐赠物品: the goods into `store_id`'s stock now, and a pending contribution for their points value.
+                          now: datetime | None = None) -> tuple[Contribution, PrintJob]:
+    """捐赠物品: the goods into `store_id`'s stock now, a pending contribution for their points value, and its
+    donation receipt (捐赠收据, the goods at their points value) queued in the same transaction.
 
     `lines` are (barcode as scanned, qty). The donor must belong to `store_id`. Raises what inventory raises
     for bad lines (InvalidBarcode, UnknownProduct) and what `ledger.earning.record_goods_donation` raises; the
@@ -49,14 +50,15 @@ def record_goods_donation(session: Session, *, id: uuid.UUID, donor: Donor, stor
         if (existing.kind, existing.member_id, existing.organisation_id) != (
                 earning.DONATION_GOODS, donor.member_id, donor.organisation_id):
             raise IdempotencyConflict("a contribution with this id exists with other facts", id=str(id))
-        return existing
+        return existing, _receipt_once(session, existing)
     movements = stock.donation_in(session, store_id, [stock.Line(barcode, qty) for barcode, qty in lines],
                                   ref=f"contribution:{id}", actor=actor, note=note, at=now)
     prices = {pid: price for pid, price in session.execute(
         select(Product.id, Product.points_price).where(Product.id.in_([m.product_id for m in movements])))}
     valued = [GoodsLine(m.barcode, m.name, m.qty_delta, prices[m.product_id]) for m in movements]
-    return earning.record_goods_donation(session, id=id, donor=donor, lines=valued, actor=actor,
-                                         store_id=store_id, note=note, now=now)
+    contribution = earning.record_goods_donation(session, id=id, donor=donor, lines=valued, actor=actor,
+                                                 store_id=store_id, note=note, now=now)
+    return contribution, _receipt_once(session, contribution)
 
 
 def record_cash_donation(session: Session, *, id: uuid.UUID, donor: Donor, store_id: int, amount_fen: int,
@@ -66,12 +68,17 @@ def record_cash_donation(session: Session, *, id: uuid.UUID, donor: Donor, store
     record). A retry that finds the contribution recorded answers its receipt job instead of queueing another."""
     contribution = earning.record_cash_donation(session, id=id, donor=donor, amount_fen=amount_fen, actor=actor,
                                                 store_id=store_id, note=note)
+    return contribution, _receipt_once(session, contribution)
+
+
+def _receipt_once(session: Session, contribution: Contribution) -> PrintJob:
+    """The donation's first receipt job, queued now unless a retry finds it queued already."""
     job = session.scalars(select(PrintJob).where(PrintJob.kind == "donation_receipt",
                                                  PrintJob.ref == str(contribution.id))
                           .order_by(PrintJob.created_at).limit(1)).first()
     if job is None:
         job = enqueue_document(session, contribution.store_id, donation_receipt(session, contribution.id))
-    return contribution, job
+    return job
 
 
 def print_donation_receipt(session: Session, contribution_id: uuid.UUID | str) -> PrintJob:
@@ -81,17 +88,19 @@ def print_donation_receipt(session: Session, contribution_id: uuid.UUID | str) -
 
 
 def donation_receipt(session: Session, contribution_id: uuid.UUID | str) -> DonationReceipt:
-    """A cash donation's receipt as the printers take it. Refused for other kinds (a goods donation's lines do
-    not fit the printing work's DonationReceipt) and for a rejected donation (there is nothing to receipt)."""
+    """A donation's receipt as the printers take it: cash with its amount, goods with their lines at the points
+    value they were recorded at. Refused for volunteer hours and for a rejected donation (nothing to receipt)."""
     view = earning.contribution_view(session, contribution_id)
-    if view.kind != earning.DONATION_CASH:
-        raise NoReceipt("only a cash donation has a donation receipt", kind=view.kind)
+    if view.kind not in (earning.DONATION_CASH, earning.DONATION_GOODS):
+        raise NoReceipt("only a donation has a donation receipt", kind=view.kind)
     if view.status == earning.REJECTED:
         raise NoReceipt("a rejected donation has no receipt", status=view.status)
     return DonationReceipt(contribution_id=str(view.id), store_name=view.store_name, received_at=view.recorded_at,
                            clerk=view.recorded_by, member_name=view.donor_name, card_number=view.card_number or "",
                            amount_fen=view.amount_fen or 0, points=view.points, status=view.status,
-                           note=view.note or "")
+                           note=view.note or "",
+                           lines=tuple(ReceiptLine(line.name, line.qty, line.points_price, line.barcode)
+                                       for line in view.lines))
 
 
 class NoReceipt(DomainError):

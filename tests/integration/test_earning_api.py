@@ -443,3 +443,30 @@ def test_a_cash_donation_queues_its_receipt_with_the_record(coordinator: Api, ma
     hours_id = hours(coordinator, card, 60, local(3, 8)).get_json()["contribution_id"]
     error(coordinator.post(f"{C}/{hours_id}/receipt"), 422, "no_receipt")
     error(manager.post(f"{C}/{uid()}/receipt"), 404, "not_found")
+
+
+def test_a_goods_donation_queues_a_receipt_listing_the_goods(coordinator: Api, manager: Api,
+                                                             uow: UnitOfWork) -> None:
+    """捐赠物品 gets its 捐赠收据 too: each item with qty × points value, the total, and no ￥ amount."""
+    from tests.escpos_decoder import assert_prints_well
+
+    _, card = member(uow, name="杨明")
+    uow.run(lambda s: create_product(s, barcode="6920244418529", name="大豆油 5L", points_price=70, actor="t"))
+    uow.run(lambda s: create_product(s, barcode="6982606870703", name="东北大米 5kg", points_price=35, actor="t"))
+    body = {"id": uid(), "kind": "donation_goods", "card_number": card, "note": "爱心企业",
+            "lines": [{"barcode": "6920244418529", "qty": 2}, {"barcode": "6982606870703", "qty": 1}]}
+    made = coordinator.post(C, json=body)
+    assert made.status_code == 201 and made.get_json()["receipt"]["status"] == "queued"
+    assert coordinator.post(C, json=body).get_json()["receipt"] == made.get_json()["receipt"]
+
+    def payloads(session) -> list[bytes]:  # type: ignore[no-untyped-def]
+        return [job_payload(j, print_settings({})) for j in session.scalars(
+            select(PrintJob).where(PrintJob.kind == "donation_receipt", PrintJob.ref == body["id"])
+            .order_by(PrintJob.created_at))]
+    [first] = uow.read(payloads)
+    printed = assert_prints_well(first, 58, expected=["捐赠收据", "杨明", "大豆油 5L", "2×70", "140",
+                                                      "东北大米 5kg", "1×35", "175（待审核）", "爱心企业"])
+    assert "￥" not in printed.text and "捐赠金额" not in printed.text
+    manager.post(f"{C}/{body['id']}/approve")
+    assert coordinator.post(f"{C}/{body['id']}/receipt").status_code == 201
+    assert_prints_well(uow.read(payloads)[-1], 58, expected=["175（已入账）", "大豆油 5L"])

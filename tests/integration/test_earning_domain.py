@@ -320,18 +320,19 @@ def test_goods_enter_stock_on_record_and_their_value_is_posted_on_approval(uow: 
     uow.run(products)
     dsc = uow.read(lambda s: store_id(s, "DSC"))
     cid = uuid.uuid4()
-    c = uow.run(lambda s: record_goods_donation(s, id=cid, donor=Donor(member_id=m), store_id=dsc,
-                                                lines=[("6920244418529", 2), ("６９８２６０６８７０７０３", 3),
-                                                       ("6920244418529", 1)], actor=C))
+    c, job = uow.run(lambda s: record_goods_donation(s, id=cid, donor=Donor(member_id=m), store_id=dsc,
+                                                     lines=[("6920244418529", 2), ("６９８２６０６８７０７０３", 3),
+                                                            ("6920244418529", 1)], actor=C))
     assert (c.kind, c.points, c.status) == ("donation_goods", 3 * 70 + 3 * 35, "pending")
+    assert (job.kind, job.ref) == ("donation_receipt", str(cid))
 
     def stock(session: Session) -> list[tuple[str, int, str]]:
         return sorted((mv.kind, mv.qty_delta, mv.ref) for mv in session.scalars(select(StockMovement)))
     assert uow.read(stock) == [("donation_in", 3, f"contribution:{cid}"), ("donation_in", 3, f"contribution:{cid}")]
-    # A replay of the same record does not receive the goods twice.
-    uow.run(lambda s: record_goods_donation(s, id=cid, donor=Donor(member_id=m), store_id=dsc,
-                                            lines=[("6920244418529", 3)], actor=C))
-    assert len(uow.read(stock)) == 2
+    # A replay of the same record does not receive the goods twice, nor queue a second receipt.
+    _, again = uow.run(lambda s: record_goods_donation(s, id=cid, donor=Donor(member_id=m), store_id=dsc,
+                                                       lines=[("6920244418529", 3)], actor=C))
+    assert len(uow.read(stock)) == 2 and again.id == job.id
     view = uow.read(lambda s: earning.contribution_view(s, cid))
     assert [(line.name, line.qty, line.points_price) for line in view.lines] == [
         ("大豆油 5L", 3, 70), ("东北大米 5kg", 3, 35)]
@@ -345,8 +346,8 @@ def test_goods_enter_stock_on_record_and_their_value_is_posted_on_approval(uow: 
 
     # A rejected goods donation leaves its goods in stock: they arrived.
     def reject_another(session: Session) -> None:
-        other = record_goods_donation(session, id=uuid.uuid4(), donor=Donor(member_id=m), store_id=dsc,
-                                      lines=[("6920244418529", 1)], actor=C)
+        other, _ = record_goods_donation(session, id=uuid.uuid4(), donor=Donor(member_id=m), store_id=dsc,
+                                         lines=[("6920244418529", 1)], actor=C)
         earning.reject_contribution(session, other.id, M1, "not a donation")
     uow.run(reject_another)
     levels = uow.read(lambda s: sorted(lv.qty for lv in s.scalars(select(StockLevel))))

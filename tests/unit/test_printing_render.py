@@ -60,6 +60,10 @@ DOCUMENTS = {
     "reprint": receipt(reprint=True, reprinted_at=SOLD_AT),
     "donation": DonationReceipt("c0ffee00-1111-4222-8333-444455556666", "东山村信用超市", SOLD_AT, "王小红", "杨明",
                                 "100000123456", amount_fen=12350, points=123, note="现金，感谢！"),
+    "donation_goods": DonationReceipt("c0ffee00-1111-4222-8333-444455556667", "东山村信用超市", SOLD_AT, "王小红",
+                                      "东山村便民超市（爱心企业）", "", amount_fen=0, points=2 * 70 + 35,
+                                      lines=(ReceiptLine("金龙鱼大豆油 5L（非转基因，压榨一级）", 2, 70),
+                                             ReceiptLine("东北大米 5kg", 1, 35))),
     "z_report": z_report(),
     "z_report_bad": z_report(ledger_ok=False),
     "card": MemberCard("东山村信用超市", "阿依古丽·买买提", "100000123456", SOLD_AT, household="DSC-018"),
@@ -185,6 +189,11 @@ def test_documents_refuse_figures_that_do_not_add_up() -> None:
         ReceiptLine("米", 1, 10.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         DonationReceipt("x", "店", SOLD_AT, "王", "杨", "1", amount_fen=0, points=0)
+    with pytest.raises(ValueError, match="sum of the goods"):
+        DonationReceipt("x", "店", SOLD_AT, "王", "杨", "1", amount_fen=0, points=71, lines=(ReceiptLine("油", 1, 70),))
+    with pytest.raises(ValueError, match="no amount"):
+        DonationReceipt("x", "店", SOLD_AT, "王", "杨", "1", amount_fen=100, points=70,
+                        lines=(ReceiptLine("油", 1, 70),))
 
 
 @pytest.mark.parametrize("width", [58, 80])
