@@ -327,8 +327,10 @@ def _donation(receipt: DonationReceipt, paper: Paper) -> list[Block]:
     blocks += title(receipt.store_name, paper)
     blocks += centered("捐赠收据", paper, bold=True)
     blocks.append(rule(paper))
-    blocks += facts([("时间", local_time(receipt.received_at)), ("经办", receipt.clerk),
-                     ("捐赠人", receipt.member_name), ("卡号", mask_card(receipt.card_number))], paper)
+    donor = [("捐赠人", receipt.member_name)]
+    if receipt.card_number:  # an organisation donates without a card
+        donor.append(("卡号", mask_card(receipt.card_number)))
+    blocks += facts([("时间", local_time(receipt.received_at)), ("经办", receipt.clerk), *donor], paper)
     blocks.append(rule(paper))
     if receipt.lines:  # goods (捐赠物品): each at its points value, like a sale's lines
         blocks += _item_header("物品", paper)

@@ -223,3 +223,10 @@ def test_golden_receipt_bytes(width: int) -> None:
     assert text.read_text(encoding="utf-8") == decoded
     assert payload == binary.read_bytes()
     assert_prints_well(binary.read_bytes(), width)
+
+
+def test_a_goods_donation_receipt_lists_the_goods_and_an_organisation_has_no_card_line() -> None:
+    doc = assert_prints_well(render(DOCUMENTS["donation_goods"], 58), 58,
+                             expected=["捐赠收据", "东山村便民超市", "东北大米 5kg", "1×35", "175（待审核）"])
+    assert "卡号" not in doc.text and "￥" not in doc.text
+    assert "卡号" in decode(render(DOCUMENTS["donation"], 58)).text
