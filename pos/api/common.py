@@ -10,24 +10,46 @@ A handler declares its roles and schemas once:
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import g, request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from core.errors import Forbidden, ValidationFailed
 from pos.auth import ROLES, principal_from_request
 
 PUBLIC = "public"
+DB_INT_MAX = 2**63 - 1  # the largest integer SQLite and PostgreSQL (bigint) store: bounds ids, offsets, cursors
 M = TypeVar("M", bound=BaseModel)
 
 
+# C0 controls other than tab and newlines, DEL, and lone surrogates: no person types them, a broken client or a
+# probe does, and PostgreSQL cannot store NUL or a surrogate in text.
+_UNTYPEABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _typeable(value: Any) -> Any:
+    if isinstance(value, str) and _UNTYPEABLE.search(value):
+        raise ValueError("contains a control character or an unpaired surrogate")
+    if isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _typeable(item)
+    return value
+
+
 class Schema(BaseModel):
-    """Base for request bodies: unknown fields are refused, strings are stripped."""
+    """Base for request bodies and queries: unknown fields are refused, strings are stripped, and text a keyboard
+    or scanner cannot produce is refused field by field."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _only_typeable_text(cls, value: Any) -> Any:
+        return _typeable(value)
 
 
 @dataclass(frozen=True)
@@ -70,7 +92,10 @@ def endpoint(
 
 
 def parse_body(model: type[M]) -> M:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # "[[[[…" nested deeper than the JSON parser goes: not a body we take
+        data = None
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object", body="expected a JSON object")
     return parse(model, data)

@@ -26,7 +26,7 @@ from ledger.earning import ContributionView, Donor
 from ledger.members import resolve_card
 from pos import db
 from pos.api.activities import CardText, Note, StoreCode, own_store, scoped_store_id, shown
-from pos.api.common import Schema, endpoint
+from pos.api.common import DB_INT_MAX, Schema, endpoint
 from pos.api.members import PENDING_POINTS
 from pos.auth import Principal, current_principal
 from pos.idempotency import create_once
@@ -75,7 +75,7 @@ class ContributionsQuery(Schema):
     status: Literal["pending", "posted", "rejected"] | None = None
     kind: Literal["volunteer_hours", "donation_cash", "donation_goods"] | None = None
     limit: int = Field(default=100, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=DB_INT_MAX)
 
 
 class RejectIn(Schema):

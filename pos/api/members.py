@@ -41,7 +41,7 @@ from ledger.members import (
     resolve_card,
 )
 from pos import db
-from pos.api.common import Schema, endpoint
+from pos.api.common import DB_INT_MAX, Schema, endpoint
 from pos.auth import Principal, current_principal
 from pos.errors import request_language
 from pos.i18n import translate
@@ -111,7 +111,7 @@ class StatementQuery(Schema):
 class SheetQuery(Schema):
     store: StoreCode | None = None
     household: Household = Field(default=None, description="only this household's cards")
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=DB_INT_MAX)
     limit: int = Field(default=100, ge=1, le=200)
 
 

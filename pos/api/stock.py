@@ -20,7 +20,7 @@ from inventory import stock
 from inventory.models import ADJUSTMENT_REASONS
 from inventory.products import get_product
 from pos import db
-from pos.api.common import Schema, endpoint
+from pos.api.common import DB_INT_MAX, Schema, endpoint
 from pos.auth import current_principal
 from pos.idempotency import create_once
 
@@ -100,7 +100,7 @@ class LevelsQuery(StoreQuery):
 
 class MovementsQuery(StoreQuery):
     barcode: BarcodeText | None = None
-    before: Annotated[int, Field(ge=1)] | None = None
+    before: Annotated[int, Field(ge=1, le=DB_INT_MAX)] | None = None
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -78,6 +80,13 @@ def test_bad_bodies_are_400_with_field_details(client: FlaskClient) -> None:
     error = assert_error(client.post("/api/v1/auth/token", json={"username": ""}), 400, "validation_error")
     assert set(error["details"]) == {"username", "password"}
     assert_error(client.post("/api/v1/auth/token", json=[1, 2]), 400, "validation_error")
+    # Text no keyboard or scanner types (NUL, other controls, lone surrogates) is refused by field, on every route.
+    for junk in ("clerk\x00-dsc", "clerk\x1b[2J", "\ud800"):
+        body = json.dumps({"username": junk, "password": "x" * 12})  # ASCII escapes: \ud800 survives the trip
+        error = assert_error(client.post("/api/v1/auth/token", data=body, content_type="application/json"),
+                             400, "validation_error")
+        assert set(error["details"]) == {"username"}
+    assert client.post("/api/v1/auth/token", json={"username": "clerk-dsc", "password": "a\tb\nc"}).status_code == 401
 
 
 def test_create_store_is_admin_only_and_idempotent(api: Api) -> None:
