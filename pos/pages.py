@@ -20,6 +20,7 @@ PAGES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "home": ("home.html", "nav.home", ("admin", "auditor", "manager", "clerk", "coordinator")),
     "counter": ("counter.html", "nav.counter", ("manager", "clerk")),
     "checkin": ("checkin.html", "nav.checkin", ("manager", "coordinator")),
+    "donations": ("donations.html", "nav.donations", ("manager", "coordinator")),
     "approvals": ("approvals.html", "nav.approvals", ("manager",)),
     "stock": ("stock.html", "nav.stock", ("manager",)),
     "members": ("members.html", "nav.members", ("manager", "clerk")),
@@ -65,6 +66,11 @@ def counter():
 @bp.get("/checkin")
 def checkin():
     return render_page("checkin.html", "nav.checkin")
+
+
+@bp.get("/donations")
+def donations():
+    return render_page("donations.html", "nav.donations")
 
 
 @bp.get("/approvals")

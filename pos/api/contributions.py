@@ -4,7 +4,10 @@
   belong to it. A contribution is recorded pending; its points are in the answer.
 - Approval is a manager's of the same shop who did not record it (403 `four_eyes`); it posts the ledger
   transfer once (a second decision is 409 `already_decided`). Rejection keeps the record with its reason.
-- A donation (cash or goods) queues its donation receipt (捐赠收据) for the shop's printer in the same transaction.
+- A donation (cash or goods) queues its donation receipt (捐赠收据) for the shop's printer in the same transaction;
+  a donation's details carry its latest receipt job, so the recording tablet can follow it to the printer.
+- Goods can be valued before they are recorded (`POST /contributions/quote`): the recorder sees each line's points
+  without the product lookup, which is the counter's.
 - The pending points of a member show on the card lookup (`GET /cards/{card}`): this module plugs
   `ledger.earning.pending_points` into the members work's hook.
 """
@@ -30,7 +33,13 @@ from pos.api.common import DB_INT_MAX, Schema, endpoint
 from pos.api.members import PENDING_POINTS
 from pos.auth import Principal, current_principal
 from pos.idempotency import create_once
-from pos.services.earning import print_donation_receipt, record_cash_donation, record_goods_donation
+from pos.services.earning import (
+    latest_receipt,
+    print_donation_receipt,
+    record_cash_donation,
+    record_goods_donation,
+    value_goods,
+)
 
 bp = Blueprint("contributions", __name__)
 
@@ -68,6 +77,11 @@ class ContributionIn(Schema):
     lines: list[LineIn] | None = Field(default=None, min_length=1, max_length=earning.MAX_GOODS_LINES,
                                        description="donation_goods: the goods by barcode")
     note: Note | None = None
+
+
+class GoodsQuoteIn(Schema):
+    lines: list[LineIn] = Field(min_length=1, max_length=earning.MAX_GOODS_LINES,
+                                description="the goods by barcode, as a donation_goods body has them")
 
 
 class ContributionsQuery(Schema):
@@ -220,6 +234,17 @@ def record(body: ContributionIn):
     return create_once(db.unit_of_work(), "contributions", str(body.id), body, work)
 
 
+@bp.post("/contributions/quote")
+@endpoint(roles=RECORDERS, body=GoodsQuoteIn,
+          summary="What donated goods would earn, line by line at today's points prices; writes nothing")
+def quote_goods(body: GoodsQuoteIn):
+    valued = db.unit_of_work().read(lambda session: [
+        {"barcode": product.barcode, "name": product.name, "unit": product.unit, "qty": qty,
+         "points_price": product.points_price, "points": qty * product.points_price}
+        for product, qty in value_goods(session, [(line.barcode, line.qty) for line in body.lines])])
+    return {"lines": valued, "points": sum(line["points"] for line in valued)}
+
+
 @bp.get("/contributions")
 @endpoint(roles=LIST_READERS, query=ContributionsQuery,
           summary="A shop's contributions; status=pending is the approval queue, oldest first")
@@ -236,7 +261,14 @@ def list_contributions(query: ContributionsQuery):
 @bp.get("/contributions/<contribution_id>")
 @endpoint(roles=READERS, summary="One contribution with its donor, rate, points and decision")
 def contribution_details(contribution_id: str):
-    return contribution_json(visible_contribution(db.session(), current_principal(), contribution_id))
+    session = db.session()
+    view = visible_contribution(session, current_principal(), contribution_id)
+    answer = contribution_json(view)
+    if view.kind in (earning.DONATION_CASH, earning.DONATION_GOODS):
+        job = latest_receipt(session, view.id)
+        answer["receipt"] = None if job is None else {"job_id": str(job.id), "status": job.status,
+                                                      "last_error": job.last_error}
+    return answer
 
 
 @bp.post("/contributions/<contribution_id>/receipt")

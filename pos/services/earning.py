@@ -23,15 +23,17 @@ from core.db import utcnow
 from core.errors import DomainError, IdempotencyConflict
 from core.stores import Store
 from inventory import stock
+from inventory.barcodes import validate_product_code
 from inventory.models import Product
+from inventory.products import products_by_barcodes
 from ledger import earning
 from ledger.earning import Contribution, Donor, GoodsLine
 from ledger.members import Member
 from pos.print_jobs import PrintJob, enqueue_document
 from printers.documents import DonationReceipt, ReceiptLine
 
-__all__ = ["donation_receipt", "load_demo_earning", "print_donation_receipt", "record_cash_donation",
-           "record_goods_donation"]
+__all__ = ["donation_receipt", "latest_receipt", "load_demo_earning", "print_donation_receipt",
+           "record_cash_donation", "record_goods_donation", "value_goods"]
 
 
 def record_goods_donation(session: Session, *, id: uuid.UUID, donor: Donor, store_id: int,
@@ -61,6 +63,18 @@ def record_goods_donation(session: Session, *, id: uuid.UUID, donor: Donor, stor
     return contribution, _receipt_once(session, contribution)
 
 
+def value_goods(session: Session, lines: Sequence[tuple[str, int]]) -> list[tuple[Product, int]]:
+    """What goods would be worth as a donation, before anything is recorded: (product, qty) per product in
+    first-seen order (the same product scanned twice adds up), each at its current points price, as
+    `record_goods_donation` values them. Raises InvalidBarcode and UnknownProduct as recording would."""
+    products = products_by_barcodes(session, (code for code, _qty in lines))
+    merged: dict[int, tuple[Product, int]] = {}
+    for code, qty in lines:
+        product = products[validate_product_code(code)]
+        merged[product.id] = (product, merged.get(product.id, (product, 0))[1] + qty)
+    return list(merged.values())
+
+
 def record_cash_donation(session: Session, *, id: uuid.UUID, donor: Donor, store_id: int, amount_fen: int,
                          actor: str, note: str | None = None) -> tuple[Contribution, PrintJob]:
     """现金捐赠: a pending contribution at the bureau's cash rate, and its donation receipt (捐赠收据) queued for
@@ -79,6 +93,13 @@ def _receipt_once(session: Session, contribution: Contribution) -> PrintJob:
     if job is None:
         job = enqueue_document(session, contribution.store_id, donation_receipt(session, contribution.id))
     return job
+
+
+def latest_receipt(session: Session, contribution_id: uuid.UUID | str) -> PrintJob | None:
+    """The donation's most recent receipt job (the first, or the last reprint), None when it has none."""
+    return session.scalars(select(PrintJob).where(PrintJob.kind == "donation_receipt",
+                                                  PrintJob.ref == str(contribution_id))
+                           .order_by(PrintJob.created_at.desc()).limit(1)).first()
 
 
 def print_donation_receipt(session: Session, contribution_id: uuid.UUID | str) -> PrintJob:

@@ -75,6 +75,15 @@ def test_every_page_at_both_orientations(shop: Shop, page, size: str) -> None:  
     expect(page.locator(".contribution")).to_have_count(1)
     shoot(page, "approvals", size)
 
+    page.goto(shop.url + "/donations#goods")
+    expect(page.locator("#scan")).to_be_focused()
+    scan(page, volunteer["card_number"])
+    expect(page.locator("#donor-name")).to_have_text("黄美玲")
+    scan(page, "6920244418529")
+    scan(page, "6982606870703")
+    expect(page.locator("#goods-lines tbody tr")).to_have_count(2)
+    shoot(page, "donations", size)
+
     page.goto(shop.url + "/members#find")
     expect(page.locator("#find-results tbody tr")).to_have_count(2)
     shoot(page, "members-find", size)

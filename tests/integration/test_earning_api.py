@@ -436,11 +436,15 @@ def test_a_cash_donation_queues_its_receipt_with_the_record(coordinator: Api, ma
     assert (job_id, ref) == (receipt["job_id"], body["id"])
     for text in ("捐赠收据", "杨明", "待审核", "助学"):
         assert text.encode("gb18030") in payload, text
+    shown = coordinator.get(f"{C}/{body['id']}").get_json()["receipt"]  # the recording tablet follows it
+    assert (shown["job_id"], shown["status"], shown["last_error"]) == (receipt["job_id"], "queued", None)
     manager.post(f"{C}/{body['id']}/approve")
     again = coordinator.post(f"{C}/{body['id']}/receipt")
     assert again.status_code == 201
     assert "已入账".encode("gb18030") in uow.read(jobs)[-1][2]
+    assert coordinator.get(f"{C}/{body['id']}").get_json()["receipt"]["job_id"] == again.get_json()["job_id"]
     hours_id = hours(coordinator, card, 60, local(3, 8)).get_json()["contribution_id"]
+    assert "receipt" not in coordinator.get(f"{C}/{hours_id}").get_json()
     error(coordinator.post(f"{C}/{hours_id}/receipt"), 422, "no_receipt")
     error(manager.post(f"{C}/{uid()}/receipt"), 404, "not_found")
 
@@ -470,3 +474,31 @@ def test_a_goods_donation_queues_a_receipt_listing_the_goods(coordinator: Api, m
     manager.post(f"{C}/{body['id']}/approve")
     assert coordinator.post(f"{C}/{body['id']}/receipt").status_code == 201
     assert_prints_well(uow.read(payloads)[-1], 58, expected=["175（已入账）", "大豆油 5L"])
+
+
+def test_goods_are_valued_before_they_are_recorded(coordinator: Api, manager: Api, api: Api,
+                                                    uow: UnitOfWork) -> None:
+    """The donations page shows each line's points before anything is recorded, without the counter's product
+    lookup: the same products, merged and priced as recording would, and the same refusals."""
+    uow.run(lambda s: create_product(s, barcode="6920244418529", name="大豆油 5L", points_price=70, unit="桶",
+                                     actor="t"))
+    uow.run(lambda s: create_product(s, barcode="6982606870703", name="东北大米 5kg", points_price=35, unit="袋",
+                                     actor="t"))
+    before = counts(uow)
+    lines = [{"barcode": "6920244418529", "qty": 2}, {"barcode": "６９８２６０６８７０７０３", "qty": 1},
+             {"barcode": "6920244418529", "qty": 1}]
+    quote = coordinator.post(f"{C}/quote", json={"lines": lines})
+    assert quote.status_code == 200, quote.get_data(as_text=True)
+    assert quote.get_json() == {"points": 245, "lines": [
+        {"barcode": "6920244418529", "name": "大豆油 5L", "unit": "桶", "qty": 3, "points_price": 70, "points": 210},
+        {"barcode": "6982606870703", "name": "东北大米 5kg", "unit": "袋", "qty": 1, "points_price": 35,
+         "points": 35}]}
+    assert counts(uow) == before
+    assert manager.get("/api/v1/products/6920244418529").get_json()["stock"]["qty"] == 0  # nothing received
+    unknown = error(coordinator.post(f"{C}/quote", json={"lines": [{"barcode": "4006381333931", "qty": 1}]}),
+                    422, "unknown_product")
+    assert unknown["barcodes"] == ["4006381333931"]
+    assert error(coordinator.post(f"{C}/quote", json={"lines": [{"barcode": "12345", "qty": 1}]}),
+                 422, "invalid_barcode")["barcode"] == "12345"
+    assert set(error(coordinator.post(f"{C}/quote", json={"lines": []}), 400, "validation_error")) == {"lines"}
+    error(api.as_("clerk-dsc").post(f"{C}/quote", json={"lines": lines}), 403, "forbidden")

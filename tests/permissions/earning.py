@@ -43,6 +43,7 @@ CASES = [
     Case("POST", f"{A}/<activity_id>/bulk", RECORDERS, path=f"{A}/{NOBODY}/bulk",
          body=lambda store: {"id": str(uuid.uuid4()), "card_numbers": [UNISSUED_CARD], "minutes": 60}),
     Case("POST", C, RECORDERS, body=hours),
+    Case("POST", f"{C}/quote", RECORDERS, body=lambda store: {"lines": [{"barcode": "6920244418529", "qty": 1}]}),
     Case("GET", C, LIST_READERS, path=f"{C}?store={{store}}&status=pending", shop_scoped=True),
     Case("GET", f"{C}/<contribution_id>", READERS, path=f"{C}/{NOBODY}"),
     Case("POST", f"{C}/<contribution_id>/receipt", RECORDERS, path=f"{C}/{NOBODY}/receipt"),
