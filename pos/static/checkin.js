@@ -153,11 +153,7 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   CMScanner.attach(scan, onScan);
   CMCamera.attach($("camera"), $("camera-dialog"), $("camera-video"), $("camera-message"), onScan);
-  $("keypad").addEventListener("click", () => {
-    scan.inputMode = scan.inputMode === "none" ? "numeric" : "none";
-    $("keypad").classList.toggle("active", scan.inputMode !== "none");
-    scan.blur(); scan.focus();
-  });
+  CMScanner.attachKeypad($("keypad"), scan);
 
   /* ---- submit: check everyone still here out; their hours go to a manager for approval --------------- */
   $("submit").addEventListener("click", async () => {

@@ -37,11 +37,7 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   CMScanner.attach(scan, onScan);
   CMCamera.attach($("camera"), $("camera-dialog"), $("camera-video"), $("camera-message"), onScan);
-  $("keypad").addEventListener("click", () => {
-    scan.inputMode = scan.inputMode === "none" ? "numeric" : "none";
-    $("keypad").classList.toggle("active", scan.inputMode !== "none");
-    scan.blur(); focusScan();
-  });
+  CMScanner.attachKeypad($("keypad"), scan);
 
   async function scanCard(code) {
     const answer = await CM.api("GET", "/cards/" + encodeURIComponent(code));

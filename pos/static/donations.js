@@ -151,11 +151,7 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   CMScanner.attach(scan, onScan);
   CMCamera.attach($("camera"), $("camera-dialog"), $("camera-video"), $("camera-message"), onScan);
-  $("keypad").addEventListener("click", () => {
-    scan.inputMode = scan.inputMode === "none" ? "numeric" : "none";
-    $("keypad").classList.toggle("active", scan.inputMode !== "none");
-    scan.blur(); focusScan();
-  });
+  CMScanner.attachKeypad($("keypad"), scan);
 
   /* ---- goods: each scan adds one; the server values them (the product lookup is the counter's) ------------ */
   async function scanGoods(code) {

@@ -126,5 +126,15 @@
   /* Camera scanning only where the browser has BarcodeDetector; otherwise the button stays hidden. */
   function cameraSupported() { return "BarcodeDetector" in window; }
 
-  window.CMScanner = { attach, normalise, cameraSupported, looksComplete, pickScan };
+  /* The keypad button: the scan field has inputmode=none so no soft keyboard covers the page; a tap lets the user
+     type a code by hand (numeric keyboard), another tap hides it again. */
+  function attachKeypad(button, field) {
+    button.addEventListener("click", () => {
+      field.inputMode = field.inputMode === "none" ? "numeric" : "none";
+      button.classList.toggle("active", field.inputMode !== "none");
+      field.blur(); field.focus({ preventScroll: true });
+    });
+  }
+
+  window.CMScanner = { attach, attachKeypad, normalise, cameraSupported, looksComplete, pickScan };
 })();

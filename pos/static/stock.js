@@ -23,11 +23,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (name === "low") loadLow();
     else scan.focus();
   });
-  $("keypad").addEventListener("click", () => {
-    scan.inputMode = scan.inputMode === "none" ? "numeric" : "none";
-    $("keypad").classList.toggle("active", scan.inputMode !== "none");
-    scan.blur(); scan.focus();
-  });
+  CMScanner.attachKeypad($("keypad"), scan);
 
   /* ---- scanning ---------------------------------------------------------------------------------------- */
   CMScanner.attach(scan, async (code) => {

@@ -64,3 +64,17 @@ def test_which_keys_make_a_scan(scanner) -> None:  # type: ignore[no-untyped-def
     assert pick(scanner, typed, now=typed[-1]["at"] + 1000) is None
     # Full-width digits from a Chinese input method are read as digits.
     assert scanner.evaluate("(c) => CMScanner.normalise(c)", " ６９２０２４４４１８５２９ ") == EAN
+
+
+def test_the_keypad_button_brings_the_soft_keyboard_and_takes_it_away(scanner) -> None:  # type: ignore[no-untyped-def]
+    """The scan field keeps inputmode=none (no soft keyboard over the counter) until the keypad button is tapped."""
+    scanner.set_content("<!doctype html><html><body><input id=scan inputmode=none><button id=keypad>⌨</button>"
+                        "</body></html>")
+    scanner.add_script_tag(path=str(SCANNER))
+    scanner.evaluate("CMScanner.attachKeypad(document.getElementById('keypad'), document.getElementById('scan'))")
+    state = "[document.getElementById('scan').inputMode, document.getElementById('keypad').className, " \
+            "document.activeElement.id]"
+    scanner.click("#keypad")
+    assert scanner.evaluate(state) == ["numeric", "active", "scan"]
+    scanner.click("#keypad")
+    assert scanner.evaluate(state) == ["none", "", "scan"]
