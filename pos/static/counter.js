@@ -388,22 +388,60 @@ document.addEventListener("DOMContentLoaded", () => {
 
   /* ---- shift close (交班): the Z report, previewed from the open shift's figures, then closed ------------ */
   let shiftWatch = 0;
+  /* A manager may also close a clerk's shift (the clerk went home without closing): the dialog then offers the
+     shop's open shifts. "" stands for the user's own. */
+  async function shiftChoices() {
+    if (user.role !== "manager") return [];
+    const answer = await CM.api("GET", "/shifts?status=open&store=" + encodeURIComponent(user.store));
+    if (!answer.ok) return [];
+    return answer.body.shifts.filter((s) => s.clerk !== user.username);
+  }
+
+  async function previewShift(clerk, shiftId) {
+    const answer = await CM.api("GET", clerk ? "/shifts/" + encodeURIComponent(shiftId) : "/shifts/current");
+    if (!answer.ok) { CM.say($("shift-print"), CM.errorText(answer), "error"); return null; }
+    return clerk ? answer.body : answer.body.shift;
+  }
+
   $("shift-close").addEventListener("click", async () => {
     if (busy) return;
-    const answer = await CM.api("GET", "/shifts/current");
-    if (!answer.ok) { message(CM.errorText(answer), "error"); return; }
     const left = CM.pending("shift");
-    if (!answer.body.shift && !left) { message(t("error.no_open_shift"), "warn"); return; }
+    const others = await shiftChoices();
+    const own = await previewShift("", null);
+    if (!own && !left && !others.length) { message(t("error.no_open_shift"), "warn"); return; }
+    const select = $("shift-clerk");
+    select.replaceChildren(el("option", { value: "" }, t("tablet.counter.shift_mine", { name: user.username })),
+      ...others.map((s) => el("option", { value: s.clerk, "data-shift": s.shift_id },
+                             t("tablet.counter.shift_of", { name: s.clerk, since: CM.formatTime(s.opened_at) }))));
+    // A close whose answer was lost is sent again first, for the same clerk.
+    select.value = left ? (left.body.clerk || "") : (own || !others.length ? "" : others[0].clerk);
+    select.disabled = Boolean(left);
+    $("shift-whose").hidden = !others.length && !(left && left.body.clerk);
     $("shift-title").textContent = t("tablet.counter.shift_preview");
-    $("shift-report").replaceChildren(answer.body.shift ? zReport(answer.body.shift) : "");
     $("shift-print").textContent = "";
+    $("shift-report").replaceChildren();
     $("shift-confirm").hidden = false;
     $("shift-dialog").showModal();
+    await showChosenShift(own);
   });
+
+  async function showChosenShift(ownReport) {
+    const select = $("shift-clerk");
+    const clerk = select.value;
+    const option = select.selectedOptions[0];
+    const report = clerk ? await previewShift(clerk, option && option.dataset.shift)
+                         : ownReport === undefined ? await previewShift("", null) : ownReport;
+    $("shift-report").replaceChildren(report ? zReport(report) : "");
+    $("shift-confirm").disabled = !report && !CM.pending("shift");
+  }
+  $("shift-clerk").addEventListener("change", () => showChosenShift(undefined));
+
   $("shift-confirm").addEventListener("click", async () => {
     $("shift-confirm").hidden = true;
+    const clerk = $("shift-clerk").value;
     // Kept until answered: a retry after a lost answer gets the same report, and closes nothing twice.
-    const request = CM.pending("shift") || { method: "POST", path: "/shifts/close", body: { id: CM.newId() } };
+    const request = CM.pending("shift") || { method: "POST", path: "/shifts/close",
+                                              body: clerk ? { id: CM.newId(), clerk } : { id: CM.newId() } };
     const answer = await CM.sendOnce("shift", request);
     if (!answer.ok) { CM.say($("shift-print"), CM.errorText(answer), "error"); return; }
     $("shift-title").textContent = t("tablet.counter.shift_closed");
