@@ -151,6 +151,44 @@ MESSAGES = {
     "tablet.checkin.submitted": ("已提交，等待店长审核", "Submitted; waiting for the manager's approval"),
     "tablet.checkin.choose_first": ("请先选择或新建活动", "Choose or create an activity first"),
     "tablet.checkin.not_card": ("这不是会员卡", "That is not a member card"),
+    "tablet.checkin.mode_scan": ("扫码签到签退", "Scan in and out"),
+    # Bulk entry on the check-in page (批量录入): a paper sheet where many members did the same hours.
+    "tablet.bulk.tab": ("批量录入", "Bulk entry"),
+    "tablet.bulk.hint": (
+        "纸质签到表上多人服务时长相同：逐个扫描会员卡加入名单，填写时长后一次提交",
+        "A paper sign-in sheet where many members did the same hours: scan each card into the list, "
+        "enter the duration and submit them all at once",
+    ),
+    "tablet.bulk.scan_hint": ("扫描会员卡，加入批量名单", "Scan a card to add it to the list"),
+    "tablet.bulk.empty": ("名单为空，请扫描会员卡", "The list is empty: scan the members' cards"),
+    "tablet.bulk.added": ("{name} 已加入名单", "{name} added to the list"),
+    "tablet.bulk.already": ("{name} 已在名单中，不重复加入", "{name} is on the list already; not added twice"),
+    "tablet.bulk.scanned_n": ("已扫描 {n} 次", "scanned {n} times"),
+    "tablet.bulk.ready": ("待提交", "To submit"),
+    "tablet.bulk.preview": (
+        "{people} 人 × {time} = 每人 {points} 积分",
+        "{people} members × {time} = {points} points each",
+    ),
+    "tablet.bulk.need_cards": ("请先扫描会员卡", "Scan the members' cards first"),
+    "tablet.bulk.submit": ("批量提交", "Submit all"),
+    "tablet.bulk.confirm": (
+        "为 {people} 人各记录 {time}（{start} 开始），每人 {points} 积分，共 {total} 积分待审核？",
+        "Record {time} for each of {people} members (from {start}): {points} points each, {total} in all, "
+        "pending approval?",
+    ),
+    "tablet.bulk.recorded": (
+        "已为 {people} 人记录服务时长，共 {points} 积分待审核",
+        "Hours recorded for {people} members: {points} points pending approval",
+    ),
+    "tablet.bulk.refused_cards": (
+        "{message}。有问题的卡：{cards}",
+        "{message}. Cards refused: {cards}",
+    ),
+    "tablet.bulk.clear_confirm": ("清空批量名单？", "Clear the list?"),
+    "tablet.bulk.resuming": (
+        "上一次批量录入未收到回复，正在用同一编号重新提交…",
+        "The last bulk entry got no answer; sending it again with the same id…",
+    ),
     # Donations and hand-entered hours (捐赠与补录).
     "tablet.donations.scan_hint": ("扫描会员卡或捐赠物品条码", "Scan a member card or donated goods"),
     "tablet.donations.no_donor": (
