@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.db import UnitOfWork
+from core.db import Base, UnitOfWork
 from inventory.models import StockLevel, StockMovement
 from inventory.stock import check_levels
 from ledger.accounts import programme_account
@@ -73,11 +73,21 @@ def sale_body(card: str, lines: list[tuple[str, int]], **changes: Any) -> dict[s
     return body
 
 
+# Every table a sale, a quote, a void, a reprint or a shift close could write, compared row for row (not only
+# counted): a refused void must not flip a sale's status, close or open a shift, or queue a print job.
+SNAPSHOT_TABLES = ("ledger_accounts", "ledger_transfers", "ledger_chain_head", "stock_levels", "stock_movements",
+                   "sales", "sale_lines", "shifts", "print_jobs", "idempotency_records")
+
+
 def snapshot(uow: UnitOfWork) -> dict[str, Any]:
     """Everything a sale could touch: balances, stock, the journal, sales, shifts, print jobs, idempotency."""
     def read(session: Session) -> dict[str, Any]:
         def count(model: Any) -> int:
             return session.scalar(select(func.count()).select_from(model))
+
+        def rows(name: str) -> list[tuple[Any, ...]]:
+            table = Base.metadata.tables[name]
+            return [tuple(row) for row in session.execute(select(table).order_by(*table.primary_key.columns))]
 
         return {
             "balances": sorted(session.execute(select(Account.id, Account.balance, Account.version)).all()),
@@ -85,6 +95,7 @@ def snapshot(uow: UnitOfWork) -> dict[str, Any]:
                                                    StockLevel.version)).all()),
             "counts": {m.__name__: count(m) for m in (Transfer, StockMovement, Sale, SaleLine, Shift,
                                                        PrintJob, IdempotencyRecord, Account)},
+            **{f"rows of {name}": rows(name) for name in SNAPSHOT_TABLES},  # a diff names the table
         }
 
     return uow.read(read)
@@ -354,6 +365,123 @@ def test_unknown_sales_and_shifts_are_404(api: Api, shop: dict[str, Any]) -> Non
     assert manager.post(f"/api/v1/sales/{uuid.uuid4()}/reprint").status_code == 404
     blank = manager.post(f"/api/v1/sales/{uuid.uuid4()}/void", json={"reason": "  "})
     assert blank.status_code == 400 and "reason" in blank.get_json()["error"]["details"]
+
+
+@pytest.fixture
+def counter(api: Api, uow: UnitOfWork, shop: dict[str, Any]) -> dict[str, str]:
+    """The counter after some trade: the clerk sold and closed their shift (so a void of that sale would open
+    their next one), the manager sold twice in their still open shift and voided the second sale."""
+    card = shop["card_number"]
+    clerk, manager = api.as_("clerk-dsc"), api.as_("manager-dsc")
+    closed_sale = clerk.post("/api/v1/sales", json=sale_body(card, [(RICE, 1)])).get_json()
+    close_id = str(uuid.uuid4())
+    assert clerk.post("/api/v1/shifts/close", json={"id": close_id}).status_code == 201
+    open_sale = manager.post("/api/v1/sales", json=sale_body(card, [(OIL, 1)])).get_json()
+    voided_sale = manager.post("/api/v1/sales", json=sale_body(card, [(FLOUR, 1)])).get_json()
+    voided = manager.post(f"/api/v1/sales/{voided_sale['sale_id']}/void", json={"reason": "顾客不要了"})
+    assert voided.status_code == 200, voided.get_json()
+    assert api.as_("clerk-dsc").get("/api/v1/shifts/current").get_json() == {"shift": None}
+    return {"closed_sale": closed_sale["sale_id"], "open_sale": open_sale["sale_id"],
+            "voided_sale": voided_sale["sale_id"], "close_id": close_id, "unknown_sale": str(uuid.uuid4()),
+            "manager_shift": open_sale["shift_id"]}
+
+
+NEW_ID = "{new_id}"  # a fresh UUID for each request
+VOID, REPRINT, CLOSE = "/api/v1/sales/{sale}/void", "/api/v1/sales/{sale}/reprint", "/api/v1/shifts/close"
+
+COUNTER_REFUSALS: list[tuple[str, str, str, str, Any, int, str, dict[str, Any]]] = [
+    # (id, who, path, sale (a key of `counter`, or a literal id), body, status, code, details that must be there)
+    ("void twice", "manager-dsc", VOID, "voided_sale", {"reason": "again"}, 409, "already_voided",
+     {"voided_by": "manager-dsc"}),
+    ("void twice by another manager", "manager2-dsc", VOID, "voided_sale", {"reason": "again"}, 409,
+     "already_voided", {"voided_by": "manager-dsc"}),
+    ("void twice with a blank reason", "manager-dsc", VOID, "voided_sale", {"reason": " "}, 400,
+     "validation_error", {"reason": ...}),
+    ("clerk voids", "clerk-dsc", VOID, "closed_sale", {"reason": "x"}, 403, "forbidden", {}),
+    ("clerk voids in an open shift", "clerk-dsc", VOID, "open_sale", {"reason": "x"}, 403, "forbidden", {}),
+    ("coordinator voids", "coordinator-dsc", VOID, "open_sale", {"reason": "x"}, 403, "forbidden", {}),
+    ("auditor voids", "auditor", VOID, "open_sale", {"reason": "x"}, 403, "forbidden", {}),
+    ("admin voids", "admin", VOID, "open_sale", {"reason": "x"}, 403, "forbidden", {}),
+    ("another shop's manager voids", "manager-xhc", VOID, "closed_sale", {"reason": "x"}, 403, "forbidden", {}),
+    ("another shop's manager voids a voided sale", "manager-xhc", VOID, "voided_sale", {"reason": "x"}, 403,
+     "forbidden", {}),
+    ("void an unknown sale", "manager-dsc", VOID, "unknown_sale", {"reason": "x"}, 404, "not_found", {}),
+    ("void a malformed sale id", "manager-dsc", VOID, "not-a-uuid", {"reason": "x"}, 404, "not_found", {}),
+    ("void a sale id of digits", "manager-dsc", VOID, "12345", {"reason": "x"}, 404, "not_found", {}),
+    ("void with a blank reason", "manager-dsc", VOID, "closed_sale", {"reason": "  \t "}, 400, "validation_error",
+     {"reason": ...}),
+    ("void with an empty reason", "manager-dsc", VOID, "open_sale", {"reason": ""}, 400, "validation_error",
+     {"reason": ...}),
+    ("void with a reason too long", "manager-dsc", VOID, "closed_sale", {"reason": "退" * 201}, 400,
+     "validation_error", {"reason": ...}),
+    ("void with no reason", "manager-dsc", VOID, "open_sale", {}, 400, "validation_error", {"reason": ...}),
+    ("void with a number for a reason", "manager-dsc", VOID, "open_sale", {"reason": 5}, 400, "validation_error",
+     {"reason": ...}),
+    ("void with no body", "manager-dsc", VOID, "open_sale", None, 400, "validation_error", {}),
+    ("reprint an unknown sale", "clerk-dsc", REPRINT, "unknown_sale", None, 404, "not_found", {}),
+    ("reprint a malformed sale id", "manager-dsc", REPRINT, "not-a-uuid", None, 404, "not_found", {}),
+    ("another shop's clerk reprints", "clerk-xhc", REPRINT, "closed_sale", None, 403, "forbidden", {}),
+    ("another shop's manager reprints", "manager-xhc", REPRINT, "open_sale", None, 403, "forbidden", {}),
+    ("auditor reprints", "auditor", REPRINT, "open_sale", None, 403, "forbidden", {}),
+    ("coordinator reprints", "coordinator-dsc", REPRINT, "open_sale", None, 403, "forbidden", {}),
+    ("close with no open shift", "clerk-dsc", CLOSE, "", {"id": NEW_ID}, 422, "no_open_shift",
+     {"clerk": "clerk-dsc", "last_shift_id": ...}),
+    ("manager closes a clerk with no open shift", "manager-dsc", CLOSE, "", {"id": NEW_ID, "clerk": "clerk-dsc"},
+     422, "no_open_shift", {"clerk": "clerk-dsc"}),
+    ("clerk closes the manager's shift", "clerk-dsc", CLOSE, "", {"id": NEW_ID, "clerk": "manager-dsc"}, 403,
+     "forbidden", {}),
+    ("another shop's manager closes a shift", "manager-xhc", CLOSE, "", {"id": NEW_ID, "clerk": "manager-dsc"}, 403,
+     "forbidden", {}),
+    ("another shop's clerk closes a shift", "clerk-xhc", CLOSE, "", {"id": NEW_ID, "clerk": "manager-dsc"}, 403,
+     "forbidden", {}),
+    ("manager closes another shop's clerk", "manager-dsc", CLOSE, "", {"id": NEW_ID, "clerk": "clerk-xhc"}, 403,
+     "forbidden", {}),
+    ("manager closes an unknown user", "manager-dsc", CLOSE, "", {"id": NEW_ID, "clerk": "nobody"}, 403,
+     "forbidden", {}),
+    ("auditor closes", "auditor", CLOSE, "", {"id": NEW_ID, "clerk": "manager-dsc"}, 403, "forbidden", {}),
+    ("coordinator closes", "coordinator-dsc", CLOSE, "", {"id": NEW_ID}, 403, "forbidden", {}),
+    ("close with another close's id", "manager-dsc", CLOSE, "", {"id": "{close_id}"}, 409, "idempotency_conflict",
+     {}),
+    ("close with a malformed id", "manager-dsc", CLOSE, "", {"id": "not-a-uuid"}, 400, "validation_error",
+     {"id": ...}),
+    ("close with no id", "manager-dsc", CLOSE, "", {}, 400, "validation_error", {"id": ...}),
+    ("close naming a malformed user", "manager-dsc", CLOSE, "", {"id": NEW_ID, "clerk": "<b>x</b>"}, 400,
+     "validation_error", {"clerk": ...}),
+]
+
+
+@pytest.mark.parametrize("who, path, sale, body, status, code, details", [r[1:] for r in COUNTER_REFUSALS],
+                         ids=[r[0] for r in COUNTER_REFUSALS])
+def test_a_refused_void_reprint_or_close_changes_nothing(api: Api, uow: UnitOfWork, counter: dict[str, str],
+                                                         who: str, path: str, sale: str, body: Any, status: int,
+                                                         code: str, details: dict[str, Any]) -> None:
+    def fill(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+            return str(uuid.uuid4()) if value == NEW_ID else counter[value[1:-1]]
+        return value
+
+    url = path.format(sale=counter.get(sale, sale))
+    sent = {key: fill(value) for key, value in body.items()} if body is not None else None
+    before = snapshot(uow)
+    response = api.as_(who).post(url, json=sent) if sent is not None else api.as_(who).post(url)
+    assert response.status_code == status, response.get_json()
+    answer = response.get_json()
+    assert set(answer) == {"error"} and set(answer["error"]) == {"code", "message", "details"}, answer
+    error = answer["error"]
+    assert error["code"] == code and isinstance(error["message"], str) and error["message"].strip()
+    assert isinstance(error["details"], dict)
+    for key, value in details.items():
+        assert key in error["details"], (key, error)
+        if value is not ...:
+            assert error["details"][key] == value, (key, error)
+    assert snapshot(uow) == before
+
+    # The sales and shifts read back as they were: nothing voided, closed or opened by the refusal.
+    manager = api.as_("manager-dsc")
+    for key, status_now in (("closed_sale", "completed"), ("open_sale", "completed"), ("voided_sale", "voided")):
+        assert manager.get(f"/api/v1/sales/{counter[key]}").get_json()["status"] == status_now, key
+    assert api.as_("clerk-dsc").get("/api/v1/shifts/current").get_json() == {"shift": None}
+    assert manager.get("/api/v1/shifts/current").get_json()["shift"]["shift_id"] == counter["manager_shift"]
 
 
 # ---------------------------------------------------------------------------------------------- exactly once
