@@ -472,6 +472,9 @@ document.addEventListener("DOMContentLoaded", () => {
       [t("tablet.z.clerk"), r.clerk],
       [t("tablet.z.from"), CM.formatTime(r.opened_at)],
       [t("tablet.z.to"), r.closed_at ? CM.formatTime(r.closed_at) : t("tablet.z.open")],
+      // A shift opened by a late void alone has no sale of its own: "none", as the printed report says 无.
+      [t("tablet.z.first_sale"), r.first_sale_at ? CM.formatTime(r.first_sale_at) : t("tablet.z.no_sale")],
+      [t("tablet.z.last_sale"), r.last_sale_at ? CM.formatTime(r.last_sale_at) : t("tablet.z.no_sale")],
       [t("tablet.z.sales"), r.sales_count],
       [t("tablet.z.points"), points(r.points_redeemed)],
       [t("tablet.z.voids"), r.voids_count],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Route, expect
 from sqlalchemy import func, select
@@ -22,6 +23,22 @@ def stock_shop(shop: Shop) -> None:
     shop.add_product(RICE, "东北大米 5kg", 35)
     shop.add_product(SOAP, "洗衣皂 2块装", 8)
     shop.add_product(NOODLES, "手工挂面 1kg", 12)
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def sale_times(shop: Shop, member_id: str) -> list[str]:
+    """The member's sales' times as the tablet shows them: Asia/Shanghai, whatever the browser's zone (UTC on
+    the test machine, so a time shown in the browser's own zone would be eight hours off)."""
+    query = select(Sale.created_at).where(Sale.member_id == uuid.UUID(member_id)).order_by(Sale.created_at)
+    times = shop.uow.read(lambda session: list(session.scalars(query)))
+    return [moment.astimezone(SHANGHAI).strftime("%Y/%m/%d %H:%M") for moment in times]
+
+
+def z_row(page, label: str):  # type: ignore[no-untyped-def]
+    """The value cell of the Z report's row with this label."""
+    return page.locator("#shift-report .z-report tr", has=page.locator("th", has_text=label)).locator("td")
 
 
 def sales_of(shop: Shop, member_id: str) -> int:
@@ -96,8 +113,13 @@ def test_the_whole_counter_flow_by_scanner(shop: Shop, page) -> None:  # type: i
     page.click("#shift-close")
     expect(page.locator("#shift-report")).to_contain_text("兑换笔数")
     expect(page.locator("#shift-report .z-report")).to_contain_text("121 积分")
+    [sold_at] = sale_times(shop, member["member_id"])
+    expect(z_row(page, "首笔兑换")).to_have_text(sold_at)
+    expect(z_row(page, "末笔兑换")).to_have_text(sold_at)
     page.click("#shift-confirm")
     expect(page.locator("#shift-title")).to_have_text("已交班：交班报表")
+    expect(z_row(page, "首笔兑换")).to_have_text(sold_at)
+    expect(z_row(page, "末笔兑换")).to_have_text(sold_at)
     expect(page.locator("#shift-print")).to_have_text("交班报表：已打印")
     screenshot(page, "counter-shift-closed-1280x800")
     assert len(shop.printer.wait_for_jobs(3)) == 3

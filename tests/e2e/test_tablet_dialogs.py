@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import Shop, log_in, scan
-from tests.e2e.test_tablet_counter import OIL, RICE, stock_shop
+from tests.e2e.test_tablet_counter import OIL, RICE, sale_times, stock_shop, z_row
 
 
 def test_a_scan_right_after_a_dialog_closes_is_taken(shop: Shop, page) -> None:  # type: ignore[no-untyped-def]
@@ -52,8 +52,12 @@ def test_a_manager_closes_a_clerks_shift_from_the_counter(shop: Shop, page) -> N
     expect(page.locator("#shift-clerk")).to_have_value("clerk-dsc")
     expect(page.locator("#shift-report")).to_contain_text("clerk-dsc")
     expect(page.locator("#shift-report .z-report")).to_contain_text("70 积分")
+    [sold_at] = sale_times(shop, member["member_id"])  # the clerk's shift, read by its id: first and last sale too
+    expect(z_row(page, "首笔兑换")).to_have_text(sold_at)
+    expect(z_row(page, "末笔兑换")).to_have_text(sold_at)
     page.click("#shift-confirm")
     expect(page.locator("#shift-title")).to_have_text("已交班：交班报表")
+    expect(z_row(page, "末笔兑换")).to_have_text(sold_at)
     closed = clerk.get("/api/v1/shifts?status=closed&store=DSC").get_json()["shifts"]
     assert [(s["clerk"], s["closed_by"]) for s in closed] == [("clerk-dsc", "manager-dsc")]
     assert clerk.get("/api/v1/shifts/current").get_json()["shift"] is None
