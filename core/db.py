@@ -117,7 +117,9 @@ def is_retryable(exc: BaseException) -> bool:
 
 # SQLite admits one writer at a time, and a writer that finds the database locked sleeps in SQLite's busy handler
 # with a growing backoff (1, 2, 5 ... 100 ms), so under load some writes wait for seconds while others pass. Within
-# one process, writers queue on a lock instead and take the database lock as soon as it is free.
+# one process, writers queue on a lock instead and take the database lock as soon as it is free. Between processes
+# (two servers, or the server and a CLI command) only SQLite serialises them: BEGIN IMMEDIATE, the busy timeout and
+# UnitOfWork's retries, which tests/integration/test_ledger_processes.py races from separate processes.
 _writer_locks: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 _writer_locks_guard = threading.Lock()
 

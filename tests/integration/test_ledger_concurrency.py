@@ -1,4 +1,8 @@
-"""Concurrency and crashes: 40 tablets at once on one member, one id posted 5 times at once, SIGKILL mid-run."""
+"""Concurrency and crashes: 40 tablets at once on one member, one id posted 5 times at once, SIGKILL mid-run.
+
+The threads share one engine, so on SQLite they also queue on core.db's in-process writer lock; the same races
+between separate processes, where only SQLite's own locking stands between them, are in test_ledger_processes.py.
+"""
 
 from __future__ import annotations
 
