@@ -50,6 +50,10 @@
      be taken back out. Characters inserted together (one `input` event) share their time. */
   function pickScan(keys, now) {
     if (!keys.length || now - keys[keys.length - 1].at > PAUSE_MS) return null;
+    // A scan lands in one place: what went into another field just before (a count typed there) is no part of it.
+    let from = keys.length - 1;
+    while (from > 0 && keys[from - 1].target === keys[keys.length - 1].target) from--;
+    keys = keys.slice(from);
     const raw = (part) => part.map((k) => k.key).join("");
     const found = (part) => ({ raw: raw(part), target: part[0].target, before: part[0].before || null });
     for (let start = 0; start <= keys.length - MIN_LENGTH; start++) {

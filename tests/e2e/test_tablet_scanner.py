@@ -89,6 +89,12 @@ def test_characters_inserted_together_share_their_time(scanner) -> None:  # type
     found = scanner.evaluate("([k, n]) => CMScanner.pickScan(k, n)", [pieces, 1040.0])
     assert found["raw"] == EAN
     assert found["before"] == {"value": "3", "start": None, "end": None}  # the field as it was before the scan
+    # A count put into a quantity field just before a scan lands elsewhere is no part of the scan (a 0 in front of
+    # an EAN-13 would make a valid GTIN-14).
+    new = "6971234567895"
+    typed = [{"key": k, "at": 1000.0, "target": "qty"} for k in "10"]
+    typed += [{**k, "target": "body"} for k in keys(new, start=1010.0)]
+    assert pick(scanner, typed) == new
     # One person's insertions, 300 ms apart, are not a scan, however many characters each brings.
     slow = [{"key": k, "at": 1000.0 + 300 * (i // 2)} for i, k in enumerate(EAN)]
     assert pick(scanner, slow) is None
