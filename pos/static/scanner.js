@@ -72,7 +72,7 @@
     if (!target || typeof target.value !== "string") return null;
     let start = null;
     let end = null;
-    try { start = target.selectionStart; end = target.selectionEnd; } catch (_) { /* no caret in this field */ }
+    try { start = target.selectionStart ?? null; end = target.selectionEnd ?? null; } catch (_) { /* no caret here */ }
     return { value: target.value, start, end };
   }
   /* The field as it was before `data` was inserted, worked out afterwards (when no beforeinput said it). */
