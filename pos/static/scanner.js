@@ -4,8 +4,9 @@
      a line break, or a quiet gap after a burst of input completes the scan. Reading the `input` event as well
      as keys matters on Android, where input methods send keydown with key "Unidentified" and can deliver one
      scan in two pieces.
-   - Anywhere else on the page a burst of keys faster than a person types, ending in Enter, is a scan too; the
-     characters are taken back out of whatever field had the focus.
+   - Anywhere else on the page a burst of keys or inserted text faster than a person types, ending in Enter (or a
+     line break in the inserted text), is a scan too; the field that had the focus is put back as it was (its text
+     and caret).
    - Every scan is normalised: NFKC (full-width digits from a Chinese input method become ASCII), trimmed,
      inner spaces removed. */
 "use strict";
@@ -42,26 +43,81 @@
     return String(raw || "").normalize("NFKC").replace(/\s+/g, "").trim();
   }
 
-  /* The scan in keys typed outside the scan field, ended by Enter: the first stretch, fast on average (a busy
-     tablet may stall a scanner's keys a moment), that is a whole code of ours; or else, for codes that are not
-     ours, an unbroken fast burst. Slow typing by a person is never a scan. */
+  /* The scan in characters typed or inserted outside the scan field, ended by Enter: the first stretch, fast on
+     average (a busy tablet may stall a scanner's keys a moment), that is a whole code of ours; or else, for codes
+     that are not ours, an unbroken fast burst. Slow typing by a person is never a scan. Each character is
+     {key, at, target, before}: `before` is its field as it was just before the character arrived, so the scan can
+     be taken back out. Characters inserted together (one `input` event) share their time. */
   function pickScan(keys, now) {
     if (!keys.length || now - keys[keys.length - 1].at > PAUSE_MS) return null;
+    // A scan lands in one place: what went into another field just before (a count typed there) is no part of it.
+    let from = keys.length - 1;
+    while (from > 0 && keys[from - 1].target === keys[keys.length - 1].target) from--;
+    keys = keys.slice(from);
     const raw = (part) => part.map((k) => k.key).join("");
+    const found = (part) => ({ raw: raw(part), target: part[0].target, before: part[0].before || null });
     for (let start = 0; start <= keys.length - MIN_LENGTH; start++) {
       const part = keys.slice(start);
       const average = (part[part.length - 1].at - part[0].at) / (part.length - 1);
-      if (average < FAST_MS && looksComplete(normalise(raw(part)))) return { raw: raw(part), target: part[0].target };
+      if (average < FAST_MS && looksComplete(normalise(raw(part)))) return found(part);
     }
     let start = keys.length - 1;
     while (start > 0 && keys[start].at - keys[start - 1].at < FAST_MS) start--;
     const part = keys.slice(start);
-    return part.length >= MIN_LENGTH ? { raw: raw(part), target: part[0].target } : null;
+    return part.length >= MIN_LENGTH ? found(part) : null;
+  }
+
+  /* A field's text and caret (null where the field has none, e.g. type=number). */
+  function snapshot(target) {
+    if (!target || typeof target.value !== "string") return null;
+    let start = null;
+    let end = null;
+    try { start = target.selectionStart ?? null; end = target.selectionEnd ?? null; } catch (_) { /* no caret here */ }
+    return { value: target.value, start, end };
+  }
+  /* The field as it was before `data` was inserted, worked out afterwards (when no beforeinput said it). */
+  function snapshotWithout(target, data) {
+    const now = snapshot(target);
+    if (!now) return null;
+    const { value } = now;
+    if (now.start !== null && now.start >= data.length && value.slice(now.start - data.length, now.start) === data) {
+      const at = now.start - data.length;
+      return { value: value.slice(0, at) + value.slice(now.start), start: at, end: at };
+    }
+    if (value.endsWith(data)) return { value: value.slice(0, value.length - data.length), start: null, end: null };
+    if (value.startsWith(data)) return { value: value.slice(data.length), start: null, end: null };
+    return null;
+  }
+  /* The field before the i-th character of an insertion that began at `first`. */
+  function within(first, data, i) {
+    if (!first || i === 0 || first.start === null) return first;
+    const caret = first.start + i;
+    return { value: first.value.slice(0, first.start) + data.slice(0, i) + first.value.slice(first.end), start: caret,
+             end: caret };
+  }
+
+  /* Put a field back the way it was before the scan landed in it; the page's own `input` listeners hear of it. */
+  function takeBack(scan) {
+    const target = scan.target;
+    if (!target || typeof target.value !== "string") return;
+    const before = scan.before;
+    if (!before) {
+      if (target.value.endsWith(scan.raw)) target.value = target.value.slice(0, -scan.raw.length);
+      return;
+    }
+    if (target.value !== before.value) {
+      target.value = before.value;
+      target.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    if (before.start !== null) {
+      try { target.setSelectionRange(before.start, before.end); } catch (_) { /* no caret in this field */ }
+    }
   }
 
   function attach(field, onScan) {
     let quietTimer = null;
     let fieldBurstStart = null;  // when the text now in the field began to arrive
+    let lineBreakComing = false;  // inserted text with a line break in it (an input method's "\n" suffix)
 
     function emit(raw) {
       const code = normalise(raw);
@@ -83,8 +139,17 @@
         completeFromField();
       }
     });
+    // A single-line field turns an inserted "\n" into a space, so the line break is seen here, before it goes.
+    field.addEventListener("beforeinput", (event) => {
+      lineBreakComing = event.inputType === "insertText" && /[\r\n]/.test(event.data || "");
+    });
     field.addEventListener("input", (event) => {
-      if (event.inputType === "insertLineBreak" || /[\r\n]/.test(field.value)) { completeFromField(); return; }
+      const lineBreak = lineBreakComing;
+      lineBreakComing = false;
+      if (lineBreak || event.inputType === "insertLineBreak" || /[\r\n]/.test(field.value)) {
+        completeFromField();
+        return;
+      }
       clearTimeout(quietTimer);
       const now = performance.now();
       const text = normalise(field.value);
@@ -95,26 +160,79 @@
       if (fast && looksComplete(text)) quietTimer = setTimeout(completeFromField, QUIET_MS);
     });
 
-    // Scans while the focus is elsewhere: recognise the speed, take the characters back.
-    let keys = [];  // {key, at, target} typed outside the scan field since the last pause
+    /* Scans while the focus is elsewhere (a quantity, a form field, a button, nothing): recognise the speed, take
+       the characters back out of the field they landed in, and emit the scan as if it had been typed in the scan
+       field. The characters come as keys (a scanner that is a keyboard) or as inserted text (`input` events: an
+       Android input method sends keydown "Unidentified", or nothing, and may insert one scan in two pieces); a
+       key and the text it inserts are counted once. */
+    const MAX_KEYS = 100;
+    let keys = [];        // {key, at, target, before} typed or inserted outside the scan field since the last pause
+    let typedKey = null;  // a printable key just counted, whose own insertion is still to come
+    let coming = null;    // {target, before, data}: the field just before the next insertion (keydown, beforeinput)
+    let spent = null;     // the field whose insertion ended a scan: the rest of that insertion is not counted again
+
+    function record(key, target, before, now) {
+      if (keys.length && now - keys[keys.length - 1].at > PAUSE_MS) keys = [];
+      keys.push({ key, at: now, target, before });
+      if (keys.length > MAX_KEYS) keys = keys.slice(-MAX_KEYS);
+    }
+    function complete(now) {
+      const scan = pickScan(keys, now);
+      keys = [];
+      if (!scan) return false;
+      takeBack(scan);
+      emit(scan.raw);
+      return true;
+    }
+
     document.addEventListener("keydown", (event) => {
       if (event.target === field) return;
       const now = performance.now();
-      if (event.key === "Enter" || event.keyCode === 13) {
-        const scan = pickScan(keys, now);
-        keys = [];
-        if (!scan) return;
-        event.preventDefault();
-        const target = scan.target;
-        if (target && typeof target.value === "string" && target.value.endsWith(scan.raw)) {
-          target.value = target.value.slice(0, -scan.raw.length);
-        }
-        emit(scan.raw);
+      const key = typeof event.key === "string" ? event.key : "";
+      spent = null;
+      if (key === "Enter" || event.keyCode === 13) {
+        typedKey = null;
+        if (complete(now)) event.preventDefault();
         return;
       }
-      if (event.key.length !== 1) return;
-      if (keys.length && now - keys[keys.length - 1].at > PAUSE_MS) keys = [];
-      keys.push({ key: event.key, at: now, target: event.target });
+      coming = { target: event.target, before: snapshot(event.target), data: null };
+      if (key.length !== 1) { typedKey = null; return; }
+      typedKey = key;
+      record(key, event.target, coming.before, now);
+    }, true);
+    document.addEventListener("keyup", () => { typedKey = null; }, true);
+    document.addEventListener("beforeinput", (event) => {
+      if (event.target === field) return;
+      spent = null;
+      coming = { target: event.target, before: snapshot(event.target), data: event.data };
+    }, true);
+    document.addEventListener("input", (event) => {
+      if (event.target === field) return;
+      const target = event.target;
+      const now = performance.now();
+      const ahead = coming && coming.target === target ? coming : null;
+      coming = null;
+      if (spent === target) return;  // a textarea reports one insertion with a line break as several
+      if (event.inputType === "insertLineBreak") {
+        spent = target;
+        complete(now);
+        return;
+      }
+      // Only plain inserted text: not a person's input method composing a word, pasting, or autocorrect.
+      if (event.inputType !== "insertText" || event.isComposing) return;
+      // The data as inserted: a single-line field reports a "\n" as a space, so beforeinput's data is preferred.
+      const data = (ahead && typeof ahead.data === "string" ? ahead.data : event.data) || "";
+      if (typedKey !== null && data === typedKey) { typedKey = null; return; }  // the key already counted
+      typedKey = null;
+      if (!data) return;
+      const first = ahead && ahead.before ? ahead.before : snapshotWithout(target, data);
+      const lineBreak = data.search(/[\r\n]/);
+      const text = lineBreak < 0 ? data : data.slice(0, lineBreak);
+      for (let i = 0; i < text.length; i++) record(text[i], target, within(first, data, i), now);
+      if (lineBreak >= 0) {
+        spent = target;
+        complete(now);
+      }
     }, true);
     // Whatever the clerk taps, the scan field gets the focus back (unless they tapped another input).
     document.addEventListener("click", (event) => {

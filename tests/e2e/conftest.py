@@ -205,3 +205,17 @@ def scan(page: object, code: str) -> None:
     """A keyboard-wedge scanner: the code typed fast, then Enter, wherever the focus is."""
     page.keyboard.type(code, delay=5)  # type: ignore[attr-defined]
     page.keyboard.press("Enter")  # type: ignore[attr-defined]
+
+
+def android_insert(page: object, text: str) -> None:
+    """What an Android input method sends: keydown with key "Unidentified" (keyCode 229), then inserted text."""
+    page.evaluate("document.activeElement.dispatchEvent(new KeyboardEvent('keydown', "  # type: ignore[attr-defined]
+                  "{key: 'Unidentified', keyCode: 229, bubbles: true, cancelable: true}))")
+    page.keyboard.insert_text(text)  # type: ignore[attr-defined]
+
+
+def android_scan(page: object, code: str, split: int = 6) -> None:
+    """A scan through an Android input method, wherever the focus is: inserted in two pieces, then Enter."""
+    android_insert(page, code[:split])
+    android_insert(page, code[split:])
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
