@@ -40,6 +40,9 @@ USERNAME_PATTERN = r"^[A-Za-z0-9._-]{3,64}$"
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 REQUIRED_CLAIMS = ("sub", "name", "role", "iat", "nbf", "exp", "jti")
+# Present in every token but null for admin and auditor (no shop). PyJWT's "require" treats null as missing,
+# so these keys are checked for presence separately.
+REQUIRED_NULLABLE_CLAIMS = ("store", "store_id")
 # Several servers of one city deployment may disagree by a few seconds about the time.
 TOKEN_LEEWAY_SECONDS = 10
 # Logins: this many failures within the window, per username or per client address, lock further attempts.
@@ -286,7 +289,7 @@ def issue_token(user: User | Account, store_code: str | None) -> tuple[str, int]
 
 def decode_token(token: str) -> dict[str, Any]:
     try:
-        return jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
             _secret(),
             algorithms=[JWT_ALGORITHM],
@@ -295,6 +298,10 @@ def decode_token(token: str) -> dict[str, Any]:
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized(str(exc)) from None
+    missing = [claim for claim in REQUIRED_NULLABLE_CLAIMS if claim not in claims]
+    if missing:
+        raise Unauthorized(f'Token is missing the "{missing[0]}" claim')
+    return claims
 
 
 def _secret() -> str:
