@@ -4,11 +4,14 @@ from alembic import context
 from sqlalchemy import Connection
 
 from core.db import Base, make_engine
+from pos.config import database_url
 from pos.models import import_all_models
 
 import_all_models()
 config = context.config
 target_metadata = Base.metadata
+# Set by pos/migrate.py; from Alembic's own command line (migrations/alembic.ini) it is CREDITMART_DATABASE_URL.
+url = config.get_main_option("sqlalchemy.url") or database_url()
 
 
 def run_migrations(connection: Connection) -> None:
@@ -28,7 +31,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         run_migrations(connection)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    engine = make_engine(url)
     try:
         with engine.connect() as conn:
             run_migrations(conn)
@@ -37,7 +40,7 @@ def run_migrations_online() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
+    context.configure(url=url, target_metadata=target_metadata,
                       literal_binds=True, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()

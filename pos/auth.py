@@ -6,6 +6,7 @@ and whether this token was revoked. So logout, deactivation and a changed accoun
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
@@ -17,12 +18,12 @@ from typing import Any
 
 import jwt
 from flask import current_app, g, request
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, delete, select, update
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core.db import Base, UnitOfWork, UTCDateTime, utcnow
+from core.db import Base, UnitOfWork, UTCDateTime, is_sqlite, utcnow
 from core.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from core.stores import Store, get_store_by_code
 from pos.i18n import LANGUAGES
@@ -39,6 +40,9 @@ USERNAME_PATTERN = r"^[A-Za-z0-9._-]{3,64}$"
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
 REQUIRED_CLAIMS = ("sub", "name", "role", "iat", "nbf", "exp", "jti")
+# Present in every token but null for admin and auditor (no shop). PyJWT's "require" treats null as missing,
+# so these keys are checked for presence separately.
+REQUIRED_NULLABLE_CLAIMS = ("store", "store_id")
 # Several servers of one city deployment may disagree by a few seconds about the time.
 TOKEN_LEEWAY_SECONDS = 10
 # Logins: this many failures within the window, per username or per client address, lock further attempts.
@@ -216,16 +220,25 @@ def set_language(session: Session, user_id: int, language: str) -> None:
     session.execute(update(User).where(User.id == user_id).values(language=language))
 
 
-def authenticate_password(session: Session, username: str, password: str) -> Account | None:
+def login_candidate(session: Session, username: str) -> tuple[Account, str] | None:
+    """The active account of this username and its password hash; None for an unknown or deactivated one."""
     row = session.execute(
         select(User, Store.code).outerjoin(Store, Store.id == User.store_id).where(User.username == username)
     ).first()
     if row is None or not row[0].active:
+        return None
+    user, store_code = row
+    return Account.of(user, store_code), user.password_hash
+
+
+def verify_password(candidate: tuple[Account, str] | None, password: str) -> Account | None:
+    """The slow part of a login (scrypt), to be run with no transaction open."""
+    if candidate is None:
         # Spend the same time as a real check so a missing user is not told apart by timing.
         check_password_hash(_DUMMY_HASH, password)
         return None
-    user, store_code = row
-    return Account.of(user, store_code) if check_password_hash(user.password_hash, password) else None
+    account, password_hash = candidate
+    return account if check_password_hash(password_hash, password) else None
 
 
 _DUMMY_HASH = hash_password("not-a-password")
@@ -276,7 +289,7 @@ def issue_token(user: User | Account, store_code: str | None) -> tuple[str, int]
 
 def decode_token(token: str) -> dict[str, Any]:
     try:
-        return jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
             _secret(),
             algorithms=[JWT_ALGORITHM],
@@ -285,6 +298,10 @@ def decode_token(token: str) -> dict[str, Any]:
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized(str(exc)) from None
+    missing = [claim for claim in REQUIRED_NULLABLE_CLAIMS if claim not in claims]
+    if missing:
+        raise Unauthorized(f'Token is missing the "{missing[0]}" claim')
+    return claims
 
 
 def _secret() -> str:
@@ -377,34 +394,61 @@ class Login:
 def log_in(uow: UnitOfWork, username: str, password: str, address: str) -> Login:
     """POST /auth/token. Refuses while the username or the address has too many recent failures.
 
+    The attempt is counted before the password is checked: one short write transaction looks at the recent
+    failures and, unless the username or the address is locked, records this attempt as a failure. Only then,
+    with no transaction open, is the (slow, deliberately) password hash checked; a success takes its record
+    back. So a burst of simultaneous guesses gets at most the limit's worth of password checks between them,
+    and no database write lock is held while scrypt runs.
+
     A success clears the username's failures (the owner got in) but not the address's, so an attacker who
     knows one password cannot reset the counter of the machine they are guessing from.
     """
     policy = LoginPolicy.from_config(current_app.config)
     now = clock()
 
-    def look(session: Session) -> tuple[int, int, Account | None]:
-        by_name = _failures_in_window(session, LoginFailure.username == username, now, policy)
-        by_address = _failures_in_window(session, LoginFailure.address == address, now, policy)
-        retry_after = max(_retry_after(by_name, now, policy), _retry_after(by_address, now, policy))
-        if retry_after:
-            return retry_after, len(by_name), None
-        return 0, len(by_name), authenticate_password(session, username, password)
-
-    retry_after, name_failures, account = uow.read(look)
+    retry_after = uow.run(lambda session: _reserve_attempt(session, username, address, now, policy))
     if retry_after:
         log.warning("login refused, too many failures: username=%r address=%s retry_after=%ss",
                     username, address, retry_after)
         raise TooManyAttempts("too many failed logins", retry_after=retry_after)
+    account = verify_password(uow.read(lambda session: login_candidate(session, username)), password)
     if account is None:
-        uow.run(lambda session: _record_failure(session, username, address, now, policy))
-        log.warning("login failed: username=%r address=%s", username, address)
+        log.warning("login failed: username=%r address=%s", username, address)  # the reserved record stays
         raise Unauthorized("wrong username or password")
-    if name_failures:
-        uow.run(lambda session: session.execute(delete(LoginFailure).where(LoginFailure.username == username)))
+
+    # This attempt's record goes with the username's other failures.
+    uow.run(lambda session: session.execute(delete(LoginFailure).where(LoginFailure.username == username[:64])))
     access_token, ttl = issue_token(account, account.store_code)
     log.info("login: username=%r address=%s", username, address)
     return Login(access_token, ttl, account)
+
+
+def _reserve_attempt(session: Session, username: str, address: str, now: datetime,
+                     policy: LoginPolicy) -> int:
+    """In one write transaction: the seconds to wait when locked, else 0 with this attempt recorded as a failure.
+
+    SQLite serialises write transactions (BEGIN IMMEDIATE). On PostgreSQL two transactions could both count
+    before either inserts, so each first takes transaction-scoped advisory locks on its username and address;
+    at READ COMMITTED the counts that follow see whatever the previous holder committed.
+    """
+    username, address = username[:64], address[:64]
+    if not is_sqlite(session):
+        for key in sorted({_lock_key("login-username", username), _lock_key("login-address", address)}):
+            session.execute(select(func.pg_advisory_xact_lock(key)))
+    by_name = _failures_in_window(session, LoginFailure.username == username, now, policy)
+    by_address = _failures_in_window(session, LoginFailure.address == address, now, policy)
+    retry_after = max(_retry_after(by_name, now, policy), _retry_after(by_address, now, policy))
+    if retry_after:
+        return retry_after
+    session.execute(delete(LoginFailure).where(LoginFailure.at <= now - policy.window))  # forget old ones
+    session.add(LoginFailure(username=username, address=address, at=now))
+    return 0
+
+
+def _lock_key(kind: str, value: str) -> int:
+    """A signed 64-bit key for pg_advisory_xact_lock, the same in every server process."""
+    digest = hashlib.blake2b(f"{kind}:{value}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _failures_in_window(session: Session, which: Any, now: datetime, policy: LoginPolicy) -> list[datetime]:
@@ -420,11 +464,6 @@ def _retry_after(failures: list[datetime], now: datetime, policy: LoginPolicy) -
     if len(failures) < policy.max_failures:
         return 0
     return max(1, math.ceil((failures[-1] + policy.window - now).total_seconds()))
-
-
-def _record_failure(session: Session, username: str, address: str, now: datetime, policy: LoginPolicy) -> None:
-    session.execute(delete(LoginFailure).where(LoginFailure.at <= now - policy.window))  # forget old ones
-    session.add(LoginFailure(username=username[:64], address=address[:64], at=now))
 
 
 def log_out(uow: UnitOfWork, principal: Principal) -> None:

@@ -46,6 +46,11 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
     return config
 
 
+def database_url() -> str:
+    """CREDITMART_DATABASE_URL, or the default SQLite file: for commands that reach the database without an app."""
+    return from_environment().get("DATABASE_URL") or DEFAULTS["DATABASE_URL"]
+
+
 def resolve(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Defaults, then the environment, then explicit overrides (tests, the demo); then validate."""
     config = dict(DEFAULTS)

@@ -7,6 +7,8 @@ Time is driven through app.config["CLOCK"]; nothing sleeps.
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -208,3 +210,64 @@ def test_without_a_proxy_a_forged_forwarded_header_changes_nothing(client: Flask
                                environ_overrides={"REMOTE_ADDR": "198.51.100.99"})
         assert response.status_code == 401
     assert_locked(attempt(client, "clerk-dsc", password_for("clerk-dsc"), address="198.51.100.99"), 600)
+
+
+def burst(app: Flask, attempts: list[tuple[str, str, str]]) -> list[int]:
+    """Every (username, password, address) at once, one thread and one test client each; their status codes."""
+    start = threading.Barrier(len(attempts))
+
+    def one(username: str, password: str, address: str) -> int:
+        client = app.test_client()
+        start.wait()
+        return attempt(client, username, password, address).status_code
+
+    with ThreadPoolExecutor(max_workers=len(attempts)) as pool:
+        return list(pool.map(lambda a: one(*a), attempts))
+
+
+@pytest.fixture
+def password_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Counts the real scrypt checks a login makes (the real function still answers)."""
+    checks: list[str] = []
+    real = auth.check_password_hash
+
+    def counted(pwhash: str, password: str) -> bool:
+        checks.append(pwhash)
+        return real(pwhash, password)
+
+    monkeypatch.setattr(auth, "check_password_hash", counted)
+    return checks
+
+
+@pytest.mark.parametrize("spread", ["one-username-many-addresses", "one-address-many-usernames"])
+def test_a_burst_of_parallel_guesses_gets_no_more_than_the_limit(app: Flask, client: FlaskClient, clock: Clock,
+                                                                 uow: UnitOfWork, password_checks: list[str],
+                                                                 spread: str) -> None:
+    """20 wrong passwords at the same moment: the hash is slow, so without an atomic count-and-record all 20
+    would pass the check before the first failure is stored. Exactly 10 reach a password check."""
+    if spread == "one-username-many-addresses":
+        guesses = [("clerk-dsc", f"wrong-password-{i}", f"198.51.100.{i}") for i in range(20)]
+    else:
+        guesses = [(f"guess-{i}", f"wrong-password-{i}", "198.51.100.99") for i in range(20)]
+    statuses = burst(app, guesses)
+    assert sorted(statuses) == [401] * 10 + [429] * 10
+    assert len(password_checks) == 10
+    assert uow.read(lambda s: s.scalar(select(func.count()).select_from(auth.LoginFailure))) == 10
+    # The right password is refused too until the window has passed, from the guessed-at username or address.
+    username, address = ("clerk-dsc", "203.0.113.7") if spread.startswith("one-username") else (
+        "clerk-dsc", "198.51.100.99")
+    assert_locked(attempt(client, username, password_for(username), address), 600)
+    clock.advance(599)
+    assert_locked(attempt(client, username, password_for(username), address), 1)
+    assert len(password_checks) == 10
+    clock.advance(1)
+    assert attempt(client, username, password_for(username), address).status_code == 200
+    assert len(password_checks) == 11
+
+
+def test_parallel_right_passwords_all_get_in(app: Flask, clock: Clock, uow: UnitOfWork) -> None:
+    """Counting an attempt before its check does not cost the honest: a shop's clerks logging in together from
+    one tablet address all get in, and leave no failure behind."""
+    statuses = burst(app, [(u, password_for(u), "192.0.2.10") for u in ("clerk-dsc", "manager-dsc", "admin")] * 3)
+    assert statuses == [200] * 9
+    assert uow.read(lambda s: s.scalar(select(func.count()).select_from(auth.LoginFailure))) == 0

@@ -32,7 +32,7 @@ def claims_for(app: Flask, username: str, **changes: Any) -> dict[str, Any]:
         from pos import db
 
         user = db.session().scalars(select(auth.User).where(auth.User.username == username)).one()
-        store = {"clerk-dsc": "DSC", "admin": None}[username]
+        store = {"clerk-dsc": "DSC", "admin": None, "auditor": None}[username]
         now = datetime.now(UTC)
         claims: dict[str, Any] = {"sub": str(user.id), "name": user.username, "role": user.role, "store": store,
                                   "store_id": user.store_id, "iat": now, "nbf": now,
@@ -108,6 +108,17 @@ def test_alg_none_is_401(app: Flask, client: FlaskClient) -> None:
 def test_token_missing_a_claim_is_401(app: Flask, client: FlaskClient, claim: str) -> None:
     token = sign(claims_for(app, "clerk-dsc", **{claim: None}))
     assert_error(client.get(ME, headers=bearer(token)), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("username", ["admin", "auditor"])
+def test_a_shopless_token_needs_its_null_store_claims(app: Flask, client: FlaskClient, username: str) -> None:
+    """Admin and auditor carry "store": null and "store_id": null; a token without the keys at all is not ours."""
+    claims = claims_for(app, username)
+    assert claims["store"] is None and claims["store_id"] is None
+    assert client.get(ME, headers=bearer(sign(claims))).status_code == 200  # the control: null is fine
+    for claim in ("store", "store_id"):
+        token = sign({key: value for key, value in claims.items() if key != claim})
+        assert_error(client.get(ME, headers=bearer(token)), 401, "unauthorized")
 
 
 @pytest.mark.parametrize("changes", [

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -10,12 +14,15 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.orm import Session
 
 from core.db import Base, UnitOfWork, make_engine, make_session_factory
 from core.stores import create_store
 from pos import migrate
+from pos.cli import main
 from pos.models import import_all_models
 from pos.print_jobs import enqueue_document
 from printers.documents import Receipt, ReceiptLine
@@ -93,3 +100,64 @@ def test_downgrading_past_0010_renders_the_jobs_kept_as_documents(empty_db_url: 
         engine.dispose()
     assert bytes(payload) == render(receipt, 58)
     migrate.upgrade(empty_db_url)
+
+
+def head_revision() -> str:
+    heads = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_heads()
+    assert len(heads) == 1
+    return heads[0]
+
+
+def test_db_revision_autogenerate_on_an_upgraded_database_is_empty(empty_db_url: str, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`creditmart db revision --autogenerate`, the way a developer would start a migration: against a database at
+    head it writes a migration with nothing in it, numbered after the last one. Written to a scratch folder."""
+    monkeypatch.setenv("CREDITMART_DATABASE_URL", empty_db_url)
+    repo_versions = sorted(p.name for p in migrate.VERSIONS_DIR.glob("*.py"))
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    scratch = tmp_path / "new-versions"
+    result = runner.invoke(main, ["db", "revision", "-m", "check for drift", "--autogenerate",
+                                  "--version-dir", str(scratch)])
+    assert result.exit_code == 0, result.output
+    assert "no schema changes detected" in result.output
+    [written] = list(scratch.glob("*.py"))
+    number = f"{int(head_revision()) + 1:04d}"
+    assert written.name == f"{number}_check_for_drift.py"
+    module = ast.parse(written.read_text())
+    assigned = {node.targets[0].id: ast.literal_eval(node.value) for node in module.body
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    assert assigned["revision"] == number and assigned["down_revision"] == head_revision()
+    bodies = {node.name: node.body for node in module.body if isinstance(node, ast.FunctionDef)}
+    assert [type(statement) for statement in bodies["upgrade"]] == [ast.Pass]
+    assert [type(statement) for statement in bodies["downgrade"]] == [ast.Pass]
+    assert sorted(p.name for p in migrate.VERSIONS_DIR.glob("*.py")) == repo_versions  # nothing left in the repo
+
+
+def test_db_revision_autogenerate_refuses_a_database_behind_head(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CREDITMART_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    scratch = tmp_path / "new-versions"
+    result = CliRunner().invoke(main, ["db", "revision", "-m", "too early", "--autogenerate",
+                                       "--version-dir", str(scratch)])
+    assert result.exit_code == 1
+    assert "not up to date" in result.output
+    assert list(scratch.glob("*.py")) == []
+
+
+def test_alembic_command_line_uses_alembic_ini_and_the_configured_database(empty_db_url: str) -> None:
+    """Plain `alembic -c migrations/alembic.ini ...` works, on the database CREDITMART_DATABASE_URL names."""
+    root = Path(__file__).resolve().parents[2]
+    env = os.environ | {"CREDITMART_DATABASE_URL": empty_db_url,
+                        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+
+    def alembic(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "alembic", "-c", str(root / "migrations" / "alembic.ini"),
+                               *args], env=env, cwd=root, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert alembic("heads").split() == [head_revision(), "(head)"]
+    assert alembic("current").strip() == ""  # an empty database
+    migrate.upgrade(empty_db_url)
+    assert alembic("current").split() == [head_revision(), "(head)"]
