@@ -264,7 +264,8 @@ def test_anomalies_name_the_transfers_behind_them(api: Api, village: Village) ->
     assert by_kind[0] == ("异常类型", "笔数")
     assert by_kind[1:] == [(label[k], n) for k, n in body["counts"].items()] + [("合计", len(body["flags"]))]
     assert by_shop[0] == ("门店", "门店名称", *(label[k] for k in body["counts"]), "合计")
-    for code, name, *figures in by_shop[1:]:
+    assert [row[:2] for row in by_shop[1:]] == [(s["store"], s["name"]) for s in body["stores"]]
+    for code, _, *figures in by_shop[1:]:
         mine = [f for f in body["flags"] if f["store"] == code]
         assert figures == [sum(1 for f in mine if f["kind"] == k) for k in body["counts"]] + [len(mine)], code
     assert sum(row[-1] for row in by_shop[1:]) == len(body["flags"]) == 2 + 1 + 1
