@@ -14,8 +14,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import quote
 
-from flask import g, request
+from flask import Response, g, request
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from core.errors import Forbidden, ValidationFailed
@@ -110,3 +111,11 @@ def parse(model: type[M], data: Any) -> M:
             field = ".".join(str(part) for part in error["loc"]) or "body"
             details.setdefault(field, error["msg"])
         raise ValidationFailed("invalid request", **details) from None
+
+
+def download(body: bytes, mimetype: str, filename: str) -> Response:
+    """A file to save (an export): an ASCII name for old clients and the UTF-8 name (RFC 5987), not cached."""
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
+        "Cache-Control": "no-store"})

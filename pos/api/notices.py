@@ -1,7 +1,8 @@
 """The public notice (公示): who earned how many points for what, in one shop and period, names partly masked.
 
-A notice is meant for the village notice board, so both forms need no login: the JSON at
-`GET /api/v1/notices?store=&from=&to=` and a printable page at `/notice/<store_code>?from=&to=`. Both show only
+A notice is meant for the village notice board, so every form needs no login: the JSON at
+`GET /api/v1/notices?store=&from=&to=`, the same as `notices.csv` and `notices.xlsx` (the entries of the JSON,
+row for row, with Chinese headers), and a printable page at `/notice/<store_code>?from=&to=`. All show only
 approved contributions and only masked member names (王*英); an organisation's name is shown whole (it is a
 business being thanked, not a person). `from`/`to` are local days (Asia/Shanghai), inclusive; by default the
 current month.
@@ -22,7 +23,8 @@ from core.stores import Store, get_store_by_code
 from ledger import earning
 from ledger.earning import NoticeEntry
 from pos import db
-from pos.api.common import PUBLIC, Schema, endpoint, parse
+from pos.api.common import PUBLIC, Schema, download, endpoint, parse
+from pos.bureau import exports
 from pos.errors import request_language
 from pos.i18n import negotiate, translate
 
@@ -82,14 +84,38 @@ def notice_json(store: Store, first: date, last: date, entries: list[NoticeEntry
     }
 
 
-@bp.get("/notices")
-@endpoint(roles=PUBLIC, query=NoticeQuery,
-          summary="The public notice (公示) of a shop and period as JSON: masked names, approved points only")
-def notices(query: NoticeQuery):
+def _notice(query: NoticeQuery) -> dict[str, Any]:
     session = db.session()
     store = get_store_by_code(session, query.store)
     first, last = period(query.from_, query.to)
     return notice_json(store, first, last, earning.notice(session, store.id, first, last), request_language())
+
+
+def _file_name(notice: dict[str, Any], extension: str) -> str:
+    return f"creditmart-notice-{notice['store']}-{notice['from']}_{notice['to']}.{extension}"
+
+
+@bp.get("/notices")
+@endpoint(roles=PUBLIC, query=NoticeQuery,
+          summary="The public notice (公示) of a shop and period as JSON: masked names, approved points only")
+def notices(query: NoticeQuery):
+    return _notice(query)
+
+
+@bp.get("/notices.xlsx")
+@endpoint(roles=PUBLIC, query=NoticeQuery,
+          summary="The public notice as an Excel workbook: a summary sheet and the shop's sheet of entries")
+def notices_xlsx(query: NoticeQuery):
+    notice = _notice(query)
+    return download(exports.notice_xlsx(notice, request_language()), exports.XLSX_TYPE, _file_name(notice, "xlsx"))
+
+
+@bp.get("/notices.csv")
+@endpoint(roles=PUBLIC, query=NoticeQuery,
+          summary="The public notice as CSV (UTF-8 with BOM): a row per entry and a total row")
+def notices_csv(query: NoticeQuery):
+    notice = _notice(query)
+    return download(exports.notice_csv(notice, request_language()), exports.CSV_TYPE, _file_name(notice, "csv"))
 
 
 def notice_page(store_code: str) -> Response:

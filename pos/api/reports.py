@@ -13,11 +13,9 @@ Each report is JSON, and `.xlsx` / `.csv` for the same query.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 from uuid import UUID
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
@@ -30,7 +28,7 @@ from core.errors import ValidationFailed
 from core.stores import Store
 from ledger import snapshot_session
 from pos import db
-from pos.api.common import Schema, endpoint
+from pos.api.common import Schema, download, endpoint
 from pos.auth import current_principal
 from pos.bureau import anomalies, dashboard, exports, plaintext, transfers_view, verification
 from pos.bureau.periods import Period, parse_bound
@@ -116,13 +114,6 @@ def _snapshot(work: Callable[[Session], Any]) -> Any:
         return work(session)
 
 
-def _download(body: bytes, mimetype: str, filename: str) -> Response:
-    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
-        "Cache-Control": "no-store"})
-
-
 def _file_name(kind: str, query: ReportQuery, extension: str) -> str:
     span = f"{query.from_ or 'start'}_{query.to or 'now'}".replace(":", "")
     return f"creditmart-{kind}-{span}.{extension}"
@@ -148,14 +139,14 @@ def reconciliation(query: ReportQuery):
 @endpoint(roles=READERS, query=ReportQuery, summary="The reconciliation as an Excel workbook (a sheet per shop)")
 def reconciliation_xlsx(query: ReportQuery):
     body = exports.reconciliation_xlsx(_reconciliation(query), request_language())
-    return _download(body, exports.XLSX_TYPE, _file_name("reconciliation", query, "xlsx"))
+    return download(body, exports.XLSX_TYPE, _file_name("reconciliation", query, "xlsx"))
 
 
 @bp.get("/reports/reconciliation.csv")
 @endpoint(roles=READERS, query=ReportQuery, summary="The reconciliation as CSV (UTF-8 with BOM), a row per shop")
 def reconciliation_csv(query: ReportQuery):
     body = exports.reconciliation_csv(_reconciliation(query), request_language())
-    return _download(body, exports.CSV_TYPE, _file_name("reconciliation", query, "csv"))
+    return download(body, exports.CSV_TYPE, _file_name("reconciliation", query, "csv"))
 
 
 # ------------------------------------------------------------------------------------------------ anomalies
@@ -188,14 +179,14 @@ def anomalies_report(query: AnomaliesQuery):
 @endpoint(roles=READERS, query=AnomaliesQuery, summary="The anomaly flags as an Excel workbook")
 def anomalies_xlsx(query: AnomaliesQuery):
     body = exports.anomalies_xlsx(_anomalies(query), request_language())
-    return _download(body, exports.XLSX_TYPE, _file_name("anomalies", query, "xlsx"))
+    return download(body, exports.XLSX_TYPE, _file_name("anomalies", query, "xlsx"))
 
 
 @bp.get("/reports/anomalies.csv")
 @endpoint(roles=READERS, query=AnomaliesQuery, summary="The anomaly flags as CSV (UTF-8 with BOM)")
 def anomalies_csv(query: AnomaliesQuery):
     body = exports.anomalies_csv(_anomalies(query), request_language())
-    return _download(body, exports.CSV_TYPE, _file_name("anomalies", query, "csv"))
+    return download(body, exports.CSV_TYPE, _file_name("anomalies", query, "csv"))
 
 
 # ------------------------------------------------------------------------------------------------ dashboard
@@ -218,14 +209,14 @@ def dashboard_report(query: ReportQuery):
 @endpoint(roles=READERS, query=ReportQuery, summary="The dashboard's figures as an Excel workbook")
 def dashboard_xlsx(query: ReportQuery):
     body = exports.dashboard_xlsx(_dashboard(query).to_dict(), request_language())
-    return _download(body, exports.XLSX_TYPE, _file_name("dashboard", query, "xlsx"))
+    return download(body, exports.XLSX_TYPE, _file_name("dashboard", query, "xlsx"))
 
 
 @bp.get("/reports/dashboard.csv")
 @endpoint(roles=READERS, query=ReportQuery, summary="Issued and redeemed per shop and month as CSV")
 def dashboard_csv(query: ReportQuery):
     body = exports.dashboard_csv(_dashboard(query).to_dict(), request_language())
-    return _download(body, exports.CSV_TYPE, _file_name("dashboard", query, "csv"))
+    return download(body, exports.CSV_TYPE, _file_name("dashboard", query, "csv"))
 
 
 @bp.get("/reports/charts/<any(monthly, categories, stock):chart>.svg")

@@ -84,10 +84,12 @@ class Anomalies:
     settings: Settings
     selected: list[str] | None
     flags: list[Flag]
+    shops: list[tuple[str, str]] = field(default_factory=list)  # (code, name) of every shop looked at
 
     def to_dict(self) -> dict[str, Any]:
         counts = {kind: sum(1 for f in self.flags if f.kind == kind) for kind in KINDS}
         return {"period": {**self.period.to_dict(), **self.cut.to_dict()}, "stores_selected": self.selected,
+                "stores": [{"store": code, "name": name} for code, name in self.shops],
                 "settings": self.settings.to_dict(), "counts": counts, "flags": [f.to_dict() for f in self.flags]}
 
 
@@ -103,7 +105,8 @@ def find_anomalies(session: Session, period: Period, store_ids: Sequence[int] | 
     for flag in flags:
         flag.store = names.get(flag.store_id, (None, None))[0] if flag.store_id is not None else None
     codes = None if store_ids is None else [names[s][0] for s in selected if s in names]
-    return Anomalies(period, position, settings, codes, flags)
+    shops = [names[s] for s in selected if s in names]
+    return Anomalies(period, position, settings, codes, flags, shops)
 
 
 def _in_cut(column: Any, position: Cut) -> Any:

@@ -54,6 +54,7 @@ class Dashboard:
     categories: list[CategoryLine]
     stock: list[StoreStock]
     names: dict[str, str] = field(default_factory=dict)
+    store_categories: dict[str, list[CategoryLine]] = field(default_factory=dict)  # shop code → its top lines
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,7 +62,8 @@ class Dashboard:
             "months": self.months,
             "monthly": [{"month": m.month, "issued": m.issued, "redeemed": m.redeemed} for m in self.total],
             "stores": [{"store": code, "name": self.names.get(code, ""),
-                        "monthly": [{"month": m.month, "issued": m.issued, "redeemed": m.redeemed} for m in months]}
+                        "monthly": [{"month": m.month, "issued": m.issued, "redeemed": m.redeemed} for m in months],
+                        "top_categories": [c.to_dict() for c in self.store_categories.get(code, [])]}
                        for code, months in self.by_store.items()],
             "top_categories": [c.to_dict() for c in self.categories],
             "stock_value": [{"store": s.code, "name": s.name, "points": s.points, "units": s.units,
@@ -130,7 +132,10 @@ def build(session: Session, period: Period, store_ids: Sequence[int] | None = No
             total[i].issued += m.issued
             total[i].redeemed += m.redeemed
     position = cut(conn, period)
-    top = merge_categories(categories_by_store(conn, position, list(selected)).values())[:TOP_CATEGORIES]
+    groups = categories_by_store(conn, position, list(selected))
+    top = merge_categories(groups.values())[:TOP_CATEGORIES]
+    store_top = {code: merge_categories([groups.get(store_id, [])])[:TOP_CATEGORIES]
+                 for store_id, code in codes.items()}
     stock = []
     for store_id in selected:
         if store_id in codes:
@@ -138,7 +143,8 @@ def build(session: Session, period: Period, store_ids: Sequence[int] | None = No
             stock.append(StoreStock(codes[store_id], names[store_id][1], value.points, value.units, value.products))
     stock.sort(key=lambda s: (-s.points, s.code))
     return Dashboard(period, position, None if store_ids is None else [codes[s] for s in selected if s in codes],
-                     labels, by_store, total, top, stock, {code: names[s][1] for s, code in codes.items()})
+                     labels, by_store, total, top, stock, {code: names[s][1] for s, code in codes.items()},
+                     store_top)
 
 
 def chart(board: Dashboard, name: str, lang: str, store: str | None = None) -> str:

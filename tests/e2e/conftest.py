@@ -85,6 +85,25 @@ def screenshot(page: object, name: str) -> Path:
     return path
 
 
+# ---- every page at both orientations, with fingertip-sized controls -------------------------------------------------
+
+VIEWPORTS = {"1280x800": (1280, 800), "800x1280": (800, 1280)}
+
+# The controls a finger may need: buttons, button-like links, the menu, fields.
+TARGETS = ("button, a.btn, a.tile, .tabs a, .nav-link, input:not([type=checkbox]), select, textarea, label.check")
+# Visible controls smaller than a fingertip (44 CSS px), as "tag#id.class text" for the failure message.
+SMALL_TARGETS = """(selector) => [...document.querySelectorAll(selector)]
+  .filter((e) => e.offsetParent !== null && !e.closest('dialog:not([open])'))
+  .filter((e) => e.getBoundingClientRect().height < 44)
+  .map((e) => `${e.tagName}#${e.id}.${e.className} ${e.textContent.trim().slice(0, 20)}`)"""
+
+
+def shoot(page: object, name: str, size: str, targets: str = TARGETS) -> None:
+    """Checks that no visible control of `targets` is under 44 px tall, then saves a screenshot `name-size`."""
+    assert page.evaluate(SMALL_TARGETS, targets) == [], name  # type: ignore[attr-defined]
+    screenshot(page, f"{name}-{size}")
+
+
 # ---- the tablet pages' shop: SQLite only ---------------------------------------------------------------------------
 # The pages' browser tests run on SQLite only: a page sees HTTP answers, not the engine, and every server rule they
 # rely on (exactly-once sales, refusals, shop scoping) is tested on SQLite and PostgreSQL in tests/integration.

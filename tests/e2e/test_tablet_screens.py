@@ -9,21 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import Shop, log_in, scan, screenshot
-
-VIEWPORTS = {"1280x800": (1280, 800), "800x1280": (800, 1280)}
-
-# Visible controls smaller than a fingertip (44 CSS px), as "tag#id.class text" for the failure message.
-TARGETS = ("button, a.btn, a.tile, .tabs a, .nav-link, input:not([type=checkbox]), select, textarea, label.check")
-SMALL_TARGETS = """(selector) => [...document.querySelectorAll(selector)]
-  .filter((e) => e.offsetParent !== null && !e.closest('dialog:not([open])'))
-  .filter((e) => e.getBoundingClientRect().height < 44)
-  .map((e) => `${e.tagName}#${e.id}.${e.className} ${e.textContent.trim().slice(0, 20)}`)"""
-
-
-def shoot(page, name: str, size: str) -> None:  # type: ignore[no-untyped-def]
-    assert page.evaluate(SMALL_TARGETS, TARGETS) == [], name
-    screenshot(page, f"{name}-{size}")
+from tests.e2e.conftest import VIEWPORTS, Shop, log_in, scan, shoot
 
 
 @pytest.mark.parametrize("size", list(VIEWPORTS))

@@ -44,6 +44,36 @@ def get(api: Api, user: str, path: str) -> Any:
     return api.as_(user).get(path)
 
 
+def tables(sheet: Any) -> list[list[tuple[Any, ...]]]:
+    """A sheet's tables: its blocks of rows between blank rows, after the first block (the title lines); each a
+    header row and its value rows, without the empty cells at the right."""
+    blocks: list[list[tuple[Any, ...]]] = [[]]
+    for row in sheet.iter_rows(values_only=True):
+        cells = list(row)
+        while cells and cells[-1] is None:
+            cells.pop()
+        if cells:
+            blocks[-1].append(tuple(cells))
+        elif blocks[-1]:
+            blocks.append([])
+    return [b for b in blocks[1:] if b]
+
+
+def workbook(api: Api, user: str, path: str, body: dict[str, Any]) -> Any:
+    """The export at path, opened with openpyxl: a summary sheet, then a sheet for each of the JSON's shops."""
+    answer = get(api, user, path)
+    assert answer.status_code == 200 and answer.mimetype.endswith("spreadsheetml.sheet")
+    assert "attachment" in answer.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(answer.data))
+    assert book.sheetnames[0] == "汇总" and len(book.sheetnames) == 1 + len(body["stores"])
+    return book
+
+
+def shop_sheet(book: Any, code: str) -> Any:
+    (name,) = [n for n in book.sheetnames[1:] if n.split(" ")[0] == code]
+    return book[name]
+
+
 def test_the_reconciliation_answers_in_the_contract_shape(api: Api, village: Village) -> None:
     answer = get(api, "auditor", f"{R}/reconciliation")
     assert answer.status_code == 200
@@ -224,11 +254,36 @@ def test_anomalies_name_the_transfers_behind_them(api: Api, village: Village) ->
     assert body["counts"]["daily_cap"] == 1 and body["settings"]["opening"] == opening
 
     assert get(api, "auditor", f"{R}/anomalies?hours=25:00-26:00").status_code == 400
-    workbook = load_workbook(io.BytesIO(get(api, "auditor", f"{R}/anomalies.xlsx?hours={opening}-{closing}").data))
-    rows = list(workbook.active.iter_rows(values_only=True))
-    assert sum(1 for r in rows if r and r[0] == "营业时间外兑换") == 2
+
+    # The workbook: the flags counted by kind and by shop on 汇总, each shop's flags on its own sheet.
+    label = {"recorder_hours": "记录人人均时长偏高", "daily_cap": "会员达到每日时长上限",
+             "void_share": "店员作废比例偏高", "after_hours": "营业时间外兑换"}
+    book = workbook(api, "auditor", f"{R}/anomalies.xlsx?hours={opening}-{closing}", body)
+    assert [s["store"] for s in body["stores"]] == ["DSC", "XHC"]
+    by_kind, by_shop = tables(book["汇总"])
+    assert by_kind[0] == ("异常类型", "笔数")
+    assert by_kind[1:] == [(label[k], n) for k, n in body["counts"].items()] + [("合计", len(body["flags"]))]
+    assert by_shop[0] == ("门店", "门店名称", *(label[k] for k in body["counts"]), "合计")
+    assert [row[:2] for row in by_shop[1:]] == [(s["store"], s["name"]) for s in body["stores"]]
+    for code, _, *figures in by_shop[1:]:
+        mine = [f for f in body["flags"] if f["store"] == code]
+        assert figures == [sum(1 for f in mine if f["kind"] == k) for k in body["counts"]] + [len(mine)], code
+    assert sum(row[-1] for row in by_shop[1:]) == len(body["flags"]) == 2 + 1 + 1
+    for shop in body["stores"]:
+        (flags,) = tables(shop_sheet(book, shop["store"]))
+        assert flags[0] == ("异常类型", "门店", "对象", "数据", "相关转账（seq）")
+        assert [(r[0], r[1], r[2] or "", r[4]) for r in flags[1:]] == [  # an empty cell reads back as None
+            (label[f["kind"]], f["store"], f["subject"], ", ".join(str(s) for s in f["transfers"]))
+            for f in body["flags"] if f["store"] == shop["store"]]
+    answer = get(api, "auditor", f"{R}/anomalies.csv?hours={opening}-{closing}")
+    assert answer.data.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(answer.data.decode("utf-8-sig"))))
+    assert len(rows) == 1 + len(body["flags"]) and [r[2] for r in rows[1:]] == [f["subject"] for f in body["flags"]]
+
     own = get(api, "manager-dsc", f"{R}/anomalies?hours={opening}-{closing}").get_json()
-    assert {f["store"] for f in own["flags"]} == {"DSC"}
+    assert {f["store"] for f in own["flags"]} == {"DSC"} and [s["store"] for s in own["stores"]] == ["DSC"]
+    assert workbook(api, "manager-dsc", f"{R}/anomalies.xlsx?hours={opening}-{closing}", own).sheetnames[1] \
+        .startswith("DSC")
 
 
 def test_recorders_far_above_the_others_are_flagged(api: Api, uow: UnitOfWork) -> None:
@@ -279,8 +334,33 @@ def test_the_dashboard_and_its_charts(api: Api, village: Village) -> None:
     per_shop = get(api, "auditor", f"{R}/charts/monthly.svg?shop=XHC")
     assert per_shop.status_code == 200 and "XHC" in per_shop.data.decode()
     assert get(api, "manager-dsc", f"{R}/charts/monthly.svg?shop=XHC").status_code == 400
-    workbook = load_workbook(io.BytesIO(get(api, "auditor", f"{R}/dashboard.xlsx").data))
-    assert workbook.sheetnames == ["按月统计", "活动类别排行", "库存价值"]
+
+    # The workbook: the selection's months, top categories and stock on 汇总; each shop's own on its sheet.
+    book = workbook(api, "auditor", f"{R}/dashboard.xlsx", body)
+    months, categories, stock_rows = tables(book["汇总"])
+    assert months[0] == ("月份", "发放合计", "兑换（扣除作废）")
+    assert months[1:] == [(m["month"], m["issued"], m["redeemed"]) for m in body["monthly"]] + [
+        ("合计", 170, 85)]
+    assert categories[0] == ("类别", "笔数", "积分")
+    assert [r[1:] for r in categories[1:]] == [(c["count"], c["points"]) for c in body["top_categories"]]
+    assert stock_rows[0] == ("门店", "门店名称", "库存价值", "件数", "品种")
+    assert stock_rows[1:-1] == [(s["store"], s["name"], s["points"], s["units"], s["products"])
+                                for s in body["stock_value"]]
+    assert stock_rows[-1][0] == "合计" and stock_rows[-1][2] == sum(s["points"] for s in body["stock_value"])
+    shop_totals = []
+    for shop in body["stores"]:
+        months, categories, stock_rows = tables(shop_sheet(book, shop["store"]))
+        assert months[1:-1] == [(m["month"], m["issued"], m["redeemed"]) for m in shop["monthly"]]
+        shop_totals.append(months[-1][1:])
+        assert [r[2] for r in categories[1:]] == [c["points"] for c in shop["top_categories"]]
+        # every point issued this month came from a contribution of some category
+        assert sum(c["points"] for c in shop["top_categories"]) == months[-1][1], shop["store"]
+        assert stock_rows[1:] == [(stock[shop["store"]]["store"], stock[shop["store"]]["name"],
+                                   stock[shop["store"]]["points"], stock[shop["store"]]["units"],
+                                   stock[shop["store"]]["products"])]
+    assert [sum(column) for column in zip(*shop_totals, strict=True)] == [170, 85]
+    assert {s["store"]: sum(c["points"] for c in s["top_categories"]) for s in body["stores"]} == {
+        "DSC": 110, "XHC": 60, "NLSQ": 0}
     csv_rows = list(csv.reader(io.StringIO(get(api, "auditor", f"{R}/dashboard.csv").data.decode("utf-8-sig"))))
     assert ["合计", month, "170", "85"] in csv_rows
 

@@ -4,6 +4,8 @@ scoping and error paths that write nothing."""
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 import uuid
 from datetime import datetime, timedelta
@@ -11,6 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from core.db import UnitOfWork
@@ -418,6 +421,53 @@ def test_the_notice_is_public_masks_names_and_escapes_html(client, coordinator: 
     error(client.get("/api/v1/notices?store=DSC&from=2020-01-01&to=2026-01-01"), 400, "validation_error")
     english = client.get(f"/notice/DSC?from={day}&to={day}", headers=EN).get_data(as_text=True)
     assert "Points notice" in english and "1 h 30 min" in english
+
+
+def test_the_notice_as_csv_and_xlsx_row_for_row_as_the_json(client, coordinator: Api, manager: Api,  # type: ignore[no-untyped-def]
+                                                            uow: UnitOfWork) -> None:
+    activity_id = open_activity(coordinator, local(3, 9), title="村道清扫")
+    _, wang = member(uow, name="王小英")
+    _, odd = member(uow, name="<b>赵</b>")
+    _, li = member(uow, name="李四")
+    approved = [hours(coordinator, wang, 90, activity_id=activity_id).get_json()["contribution_id"],
+                coordinator.post(C, json={"id": uid(), "kind": "donation", "card_number": odd,
+                                          "amount_fen": 10_050}).get_json()["contribution_id"]]
+    hours(coordinator, li, 60, local(3, 14))  # pending: on no form of the notice
+    for cid in approved:
+        assert manager.post(f"{C}/{cid}/approve").status_code == 200
+    query = f"store=DSC&from={local(3).date()}&to={local(-1).date()}"
+    notice = client.get(f"/api/v1/notices?{query}").get_json()
+    assert sorted(e["name"] for e in notice["entries"]) == ["<******>", "王*英"]
+    expected = [[e["date"], e["name"], e["what"], e["points"]] for e in notice["entries"]]
+
+    answer = client.get(f"/api/v1/notices.csv?{query}")  # no login: public like the JSON
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    assert answer.headers["Content-Disposition"].startswith(
+        f'attachment; filename="creditmart-notice-DSC-{local(3).date()}_{local(-1).date()}.csv"')
+    assert answer.data.startswith("\ufeff".encode())  # UTF-8 with a BOM, as every CSV export, for Excel
+    header, *rows, total = csv.reader(io.StringIO(answer.data.decode("utf-8-sig")))
+    assert header == ["日期", "姓名", "事项", "积分"]
+    assert rows == [[str(value) for value in row] for row in expected]
+    assert total == ["合计", "", "", str(notice["total_points"])] and notice["total_points"] == 15 + 100
+    text = answer.data.decode("utf-8-sig")
+    assert "王小英" not in text and "李" not in text and "<b>" not in text
+
+    answer = client.get(f"/api/v1/notices.xlsx?{query}")
+    assert answer.status_code == 200 and answer.mimetype.endswith("spreadsheetml.sheet")
+    book = load_workbook(io.BytesIO(answer.data))
+    assert book.sheetnames == ["汇总", "DSC 东山村信用超市"]
+    summary = [r for r in book["汇总"].iter_rows(values_only=True) if any(r)]
+    assert summary[-2:] == [("门店", "门店名称", "笔数", "积分"), ("DSC", "东山村信用超市", 2, 115)]
+    sheet = [r for r in book["DSC 东山村信用超市"].iter_rows(values_only=True) if any(r)]
+    table = sheet[sheet.index(("日期", "姓名", "事项", "积分")) + 1:]
+    assert [list(r) for r in table[:-1]] == expected
+    assert table[-1] == ("合计", None, None, notice["total_points"])
+    assert sum(r[3] for r in table[:-1]) == notice["total_points"]
+
+    english = client.get(f"/api/v1/notices.csv?{query}", headers=EN).data.decode("utf-8-sig")
+    assert english.startswith("Date,Name,For,Points\r\n") and "Donated 100.50 yuan" in english
+    error(client.get("/api/v1/notices.csv?store=NOPE"), 404, "not_found")
+    error(client.get("/api/v1/notices.xlsx?store=DSC&from=2026-03-02&to=2026-03-01"), 400, "validation_error")
 
 
 def test_a_cash_donation_queues_its_receipt_with_the_record(coordinator: Api, manager: Api, uow: UnitOfWork) -> None:

@@ -56,6 +56,7 @@ CASES = [
     Case("GET", "/api/v1/earning/rates", CATEGORY_READERS),
     Case("PUT", "/api/v1/earning/rates", ADMIN, body=lambda store: {"points_per_hour": 10,
                                                                      "cash_points_per_yuan": "1"}),
-    # The public notice (公示) is public by design: approved points, masked names.
-    Case("GET", "/api/v1/notices", PUBLIC, path="/api/v1/notices?store={store}"),
+    # The public notice (公示) is public by design in every form: approved points, masked names.
+    *[Case("GET", f"/api/v1/notices{suffix}", PUBLIC, path=f"/api/v1/notices{suffix}?store={{store}}")
+      for suffix in ("", ".csv", ".xlsx")],
 ]
