@@ -17,6 +17,7 @@ that only one transaction can win; on SQLite, every write transaction begins IMM
 from __future__ import annotations
 
 import base64
+import html
 import logging
 import os
 import socket
@@ -60,7 +61,7 @@ from printers.documents import (
 )
 from printers.drivers import open_driver, parse_printer_url
 from printers.queue import Job, PrintWorker, RetryPolicy, short_error
-from printers.render import Document, PrinterOptions, mark_reprint, render
+from printers.render import Document, PrinterOptions, mark_reprint, preview_html, render
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +208,27 @@ def job_payload(job: PrintJob, settings: PrintSettings) -> bytes:
         return job.payload
     return render(document_from_data(job.document), settings.paper_width,  # type: ignore[arg-type]
                   settings.options)
+
+
+PREVIEW_TITLES = {"receipt": "兑换小票", "reprint": "重印小票", "z_report": "交班报表", "card": "会员卡",
+                  "label": "货架标签", "donation_receipt": "捐赠收据", "test_page": "打印测试页"}
+
+
+def job_preview(session: Session, job_id: uuid.UUID, *, store_id: int, paper_width: int) -> str:
+    """The job's document as a standalone HTML page, line for line as it prints on this paper (all text escaped;
+    QR codes and barcodes as PNG data URIs). A job queued as bytes only has no document to show: 409."""
+    job = get_job(session, job_id)
+    if job.store_id != store_id:
+        raise Forbidden("another shop's print job", job_id=str(job_id))
+    if job.document is None:
+        raise PrintJobConflict("the job was queued as printer bytes: there is no document to preview",
+                               job_id=str(job_id))
+    figure = preview_html(document_from_data(job.document), paper_width)  # type: ignore[arg-type]
+    title = html.escape(f"{PREVIEW_TITLES.get(job.kind, job.kind)} {job.ref or ''}".strip())
+    return ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{title}</title><style>body{{margin:0;padding:12px;background:#eee}}</style></head>'
+            f'<body>{figure}</body></html>')
 
 
 # --- claiming and outcomes (each in its own short transaction, never while talking to a printer) -------------------

@@ -4,6 +4,8 @@ price or the member's name in GB18030. Refusals queue nothing."""
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 
 from flask import Flask
@@ -152,3 +154,54 @@ def test_card_refusals_queue_nothing(app: Flask, api: Api) -> None:
     assert api.as_("coordinator-dsc").post(f"{M}/{member['member_id']}/card/print").status_code == 403
     assert api.as_("admin").post(f"{M}/{member['member_id']}/card/print").status_code == 403
     assert job_count(app) == 0
+
+
+# --- the preview the tablet shows -------------------------------------------------------------------------------------
+
+XSS = "<script>alert(1)</script>"
+
+
+def shown_text(page: str) -> str:
+    """What the preview reads as: tags dropped (each wide character sits in its own span), entities decoded."""
+    return html.unescape(re.sub(r"<[^>]*>", "", page))
+
+
+def test_a_card_preview_is_html_with_the_members_name_escaped(app: Flask, api: Api) -> None:
+    member = register(api, name=XSS)
+    job_id = api.as_("clerk-dsc").post(f"{M}/{member['member_id']}/card/print").get_json()["job_id"]
+    preview = api.as_("clerk-dsc").get(f"/api/v1/print-jobs/{job_id}/preview")
+    assert preview.status_code == 200 and preview.mimetype == "text/html"
+    assert "default-src 'none'" in preview.headers["Content-Security-Policy"]
+    assert preview.headers["Cache-Control"] == "no-store"
+    page = preview.get_data(as_text=True)
+    assert "<script" not in page and "&lt;script&gt;" in page
+    text = shown_text(page)
+    assert XSS in text and "会员卡 MEMBER CARD" in text and member["card_number"] in text
+    assert 'data-paper="58"' in page
+    assert page.count('<img class="cm-img"') == 2 and 'src="data:image/png;base64,' in page
+    assert jobs(app) == [("DSC", "card", member["card_number"], "queued")]  # looking prints nothing
+
+
+def test_a_label_preview_follows_the_paper_and_stays_in_its_shop(app: Flask, api: Api) -> None:
+    add_rice(api)
+    job_id = api.as_("manager-dsc").post(f"{P}/{RICE}/label/print", json={}).get_json()["job_id"]
+    clerk = api.as_("clerk-dsc")
+    narrow = clerk.get(f"/api/v1/print-jobs/{job_id}/preview").get_data(as_text=True)
+    assert 'data-paper="58"' in narrow and "--cm-cols:32" in narrow
+    assert "东北大米 5kg" in shown_text(narrow) and "35积分/袋" in shown_text(narrow)
+    wide = clerk.get(f"/api/v1/print-jobs/{job_id}/preview?paper_width=80").get_data(as_text=True)
+    assert 'data-paper="80"' in wide and "--cm-cols:48" in wide
+    app.config["PAPER_WIDTH"] = 80
+    assert 'data-paper="80"' in clerk.get(f"/api/v1/print-jobs/{job_id}/preview").get_data(as_text=True)
+    bad = clerk.get(f"/api/v1/print-jobs/{job_id}/preview?paper_width=76")
+    assert bad.get_json()["error"]["code"] == "validation_error"
+    assert api.as_("clerk-xhc").get(f"/api/v1/print-jobs/{job_id}/preview").status_code == 403
+    assert clerk.get(f"/api/v1/print-jobs/{uuid.uuid4()}/preview").status_code == 404
+
+
+def test_a_job_queued_as_bytes_has_no_preview(app: Flask, api: Api) -> None:
+    from pos.print_jobs import enqueue
+
+    job_id = uow_of(app).run(lambda s: str(enqueue(s, store_id(s, "DSC"), "receipt", b"\x1b@\x1c&x\n", "r").id))
+    answer = api.as_("clerk-dsc").get(f"/api/v1/print-jobs/{job_id}/preview")
+    assert answer.status_code == 409 and answer.get_json()["error"]["code"] == "conflict"
