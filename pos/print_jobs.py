@@ -302,14 +302,17 @@ def record_failure(session: Session, job_id: uuid.UUID, error: str, now: datetim
 
 
 def report_result(session: Session, job_id: uuid.UUID, *, store_id: int, ok: bool, error: str | None,
-                  retryable: bool, now: datetime, policy: RetryPolicy | None = None) -> PrintJob:
-    """A print agent's report on a job it claimed. A repeated success is answered as before."""
+                  retryable: bool, now: datetime, policy: RetryPolicy | None = None,
+                  unavailable: bool = False) -> PrintJob:
+    """A print agent's report on a job it claimed. A repeated success is answered as before. `unavailable`: the
+    printer took none of it (off, unreachable, out of paper), so it is retried for as long as that lasts."""
     job = get_job(session, job_id, for_update=True)
     if job.store_id != store_id:
         raise Forbidden("another shop's print job", job_id=str(job_id))
     if ok:
         return record_success(session, job_id, now)
-    retry_at = (policy or RetryPolicy()).next_attempt(job.attempts, now, retryable=retryable)
+    retry_at = (policy or RetryPolicy()).next_attempt(job.attempts, now, retryable=retryable,
+                                                      unavailable=unavailable)
     return record_failure(session, job_id, error or "the print agent reported a failure", now, retry_at)
 
 
@@ -443,7 +446,8 @@ class DatabaseJobStore:
     def succeeded(self, job: Job, now: datetime) -> None:
         self.uow.run(lambda s: record_success(s, uuid.UUID(job.id), now))
 
-    def failed(self, job: Job, error: str, now: datetime, retry_at: datetime | None) -> None:
+    def failed(self, job: Job, error: str, now: datetime, retry_at: datetime | None, *,
+               unavailable: bool = False) -> None:
         try:
             self.uow.run(lambda s: record_failure(s, uuid.UUID(job.id), error, now, retry_at))
         except PrintJobConflict:  # the lease ran out meanwhile and the job was already failed as interrupted

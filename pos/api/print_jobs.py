@@ -62,6 +62,8 @@ class ResultIn(Schema):
     ok: bool
     error: str | None = Field(default=None, max_length=500)
     retryable: bool = Field(default=True, description="false when the job may have printed in part")
+    unavailable: bool = Field(default=False, description="nothing of the job reached the printer (off, unreachable, "
+                              "out of paper): it is retried every minute at most, for as long as that lasts")
 
 
 def _paper(width: int) -> int:
@@ -123,7 +125,7 @@ def result(job_id: uuid.UUID, body: ResultIn):
 
     def work(session: Session):
         job = report_result(session, job_id, store_id=store_id, ok=body.ok, error=body.error,
-                            retryable=body.retryable, now=utcnow())
+                            retryable=body.retryable, unavailable=body.unavailable, now=utcnow())
         return job_json(job, store_code(session, store_id))
 
     return db.unit_of_work().run(work)

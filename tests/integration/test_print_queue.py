@@ -38,7 +38,7 @@ from pos.print_jobs import (
 )
 from printers import Receipt, ReceiptLine
 from printers.drivers import open_driver
-from printers.queue import PrintWorker, RetryPolicy
+from printers.queue import PrintWorker
 from printers.render import PrinterOptions, render
 from tests.escpos_decoder import FakePrinter, SilentPrinter, assert_prints_well, decode, free_port
 from tests.support import store_id
@@ -125,19 +125,45 @@ def test_a_rolled_back_sale_leaves_no_job(uow: UnitOfWork) -> None:
     assert uow.read(lambda s: s.scalar(select(func.count()).select_from(PrintJob))) == 0
 
 
-def test_after_the_last_attempt_a_person_retries(uow: UnitOfWork) -> None:
+def test_a_printer_off_for_hours_is_waited_for_and_prints_once_it_is_back(uow: UnitOfWork) -> None:
+    """A paper change or a power cut longer than the retry budget: the job stays queued, tried every minute,
+    and prints by itself when the printer answers again; nobody has to press retry."""
     port = free_port()
-    worker = PrintWorker(DatabaseJobStore(uow), open_driver(f"tcp://127.0.0.1:{port}?timeout=0.3"), name="test",
-                         policy=RetryPolicy(max_attempts=2))
+    worker = PrintWorker(DatabaseJobStore(uow), open_driver(f"tcp://127.0.0.1:{port}?timeout=0.3"), name="test")
     job_id = sell_and_enqueue(uow, dsc(uow))
-    assert worker.run_once(now=T0).kind == "retry"
-    assert worker.run_once(now=T0 + timedelta(seconds=2)).kind == "failed"
+    now, waits = T0, []
+    for _ in range(15):  # past RetryPolicy.max_attempts (10)
+        outcome = worker.run_once(now=now)
+        assert outcome.kind == "retry" and outcome.retry_at is not None, outcome
+        waits.append((outcome.retry_at - now).total_seconds())
+        now = outcome.retry_at
+    assert waits == [2, 4, 8, 16, 32] + [60] * 10
+    assert worker.run_once(now=now - timedelta(seconds=1)).kind == "idle"
+    hours_later = now + timedelta(hours=3)  # the worker was asleep meanwhile, or the server restarted
+    assert worker.run_once(now=hours_later).retry_at == hours_later + timedelta(seconds=60)
+    waiting = job(uow, job_id)
+    assert (waiting.status, waiting.attempts) == ("queued", 16) and "cannot connect" in (waiting.last_error or "")
+    with FakePrinter(port) as printer:
+        assert worker.run_once(now=hours_later + timedelta(seconds=60)).kind == "printed"
+        [printed] = printer.wait_for_jobs(1)
+    assert PAYLOAD in printed
+    assert (job(uow, job_id).status, job(uow, job_id).attempts) == ("printed", 17)
+
+
+def test_after_the_last_attempt_a_person_retries(uow: UnitOfWork) -> None:
+    """A job that may have printed in part fails at once and waits for a person, who sends it again."""
+    with FakePrinter(runs_out_during_job=True) as printer:
+        worker = PrintWorker(DatabaseJobStore(uow), open_driver(printer.url), name="test")
+        job_id = sell_and_enqueue(uow, dsc(uow))
+        assert worker.run_once(now=T0).kind == "failed"
+        port = printer.port
     assert job(uow, job_id).status == "failed"
     assert worker.run_once(now=T0 + timedelta(hours=1)).kind == "idle"  # failed jobs wait for a person
     uow.run(lambda s: retry_job(s, job_id, store_id=None, now=T0 + timedelta(hours=1)))
     assert (job(uow, job_id).status, job(uow, job_id).attempts) == ("queued", 0)
-    with FakePrinter(port):
+    with FakePrinter(port) as printer:
         assert worker.run_once(now=T0 + timedelta(hours=1)).kind == "printed"
+        assert PAYLOAD in printer.wait_for_jobs(1)[0]
 
 
 def test_a_job_that_may_have_printed_is_not_sent_again(uow: UnitOfWork) -> None:
