@@ -94,7 +94,8 @@ class PrintJob(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     kind: Mapped[str] = mapped_column(String(20))
     ref: Mapped[str | None] = mapped_column(String(64), index=True)
-    payload: Mapped[bytes | None] = mapped_column(LargeBinary)  # ESC/POS bytes, when enqueued already rendered
+    # ESC/POS bytes: as enqueued when the job came rendered; else what its document was rendered to when last claimed
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # `printers.documents.document_data`
     printer: Mapped[str | None] = mapped_column(String(255))  # None: the shop's default printer
     status: Mapped[str] = mapped_column(String(10), default="queued")
@@ -413,11 +414,23 @@ def claim_rendered(uow: UnitOfWork, settings: PrintSettings, *, worker: str, now
         if job is None:
             return None
         try:
-            return job, job_payload(job, settings)
+            payload = job_payload(job, settings)
         except Exception as exc:  # never expected: documents check themselves when they are built
             log.exception("print job %s: its document cannot be rendered", job.id)
             error = f"the document cannot be rendered: {short_error(exc)}"
             uow.run(lambda s, job_id=job.id, error=error: record_failure(s, job_id, error, now, None))
+            continue
+        if job.document is not None:  # keep what goes to the printer (the last attempt's bytes)
+            uow.run(lambda s, job_id=job.id, payload=payload: keep_payload(s, job_id, payload))
+            job.payload = payload
+        return job, payload
+
+
+def keep_payload(session: Session, job_id: uuid.UUID, payload: bytes) -> None:
+    """Stores the bytes a document was rendered to for the printer that claimed it, so `payload` always shows what
+    was sent; the document stays, for the next attempt (perhaps another printer) and for reprints."""
+    session.execute(update(PrintJob).where(PrintJob.id == job_id, PrintJob.status == "printing")
+                    .values(payload=payload))
 
 
 # --- the embedded worker --------------------------------------------------------------------------------------------

@@ -165,13 +165,17 @@ def test_each_agent_gets_the_job_rendered_for_its_own_printer(app: Flask, api: A
         assert job["size"] == len(base64.b64decode(job["payload_base64"]))
         return base64.b64decode(job["payload_base64"])
 
-    wide = assert_prints_well(claim({"paper_width": 80}), 80)
+    wide_bytes = claim({"paper_width": 80})
+    wide = assert_prints_well(wide_bytes, 80)
     assert any(line.columns == 48 for line in wide.lines)
     narrow = claim({})
     assert max(line.columns for line in assert_prints_well(narrow, 58).lines) <= 32
     native = claim({"native_qr": True})
     assert b"\x1d(k" in native and b"\x1d(k" not in narrow  # GS ( k: the printer draws the QR code itself
     assert error_code(agent.post("/api/v1/print-jobs/claim", json={"paper_width": 76})) == "validation_error"
+    # Each job now keeps the bytes its agent was sent, and the listing shows their size.
+    sizes = sorted(job["size"] for job in manager.get("/api/v1/print-jobs").get_json()["jobs"])
+    assert sizes == sorted([len(wide_bytes), len(narrow), len(native)])
 
 
 def test_printer_status_reads_the_printer_and_the_queue(app: Flask, api: Api) -> None:

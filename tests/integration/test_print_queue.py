@@ -296,3 +296,36 @@ def test_embedded_worker_prints_right_after_the_commit(app: Flask, tmp_path: Pat
     [printed] = list((tmp_path / "receipts").iterdir())
     assert_prints_well(printed.read_bytes(), 58, expected=["杨明", "70"])
     assert uow.read(lambda s: s.scalar(select(func.count()).select_from(Store))) >= 2
+
+
+def test_the_bytes_sent_for_a_document_are_kept_on_the_job(uow: UnitOfWork) -> None:
+    """A job queued as a document is rendered when claimed; the bytes that went to the printer are stored in
+    `payload` (the document stays, for the next attempt and for reprints)."""
+    store = dsc(uow)
+    job_id = uow.run(lambda s: enqueue_document(s, store, receipt(), now=T0).id)
+    assert job(uow, job_id).payload is None  # nothing rendered in the sale's transaction
+    port = free_port()
+    narrow = PrintWorker(DatabaseJobStore(uow, settings=SETTINGS_58),
+                         open_driver(f"tcp://127.0.0.1:{port}?timeout=0.3"), name="58")
+    assert narrow.run_once(now=T0).kind == "retry"  # the printer is off, but the job was rendered for it
+    tried = job(uow, job_id)
+    assert tried.payload == render(receipt(), 58) and tried.document is not None
+    wide_store = DatabaseJobStore(uow, settings=SETTINGS_80)
+    with FakePrinter(port) as printer:
+        wide = PrintWorker(wide_store, open_driver(printer.url), name="80")
+        assert wide.run_once(now=T0 + timedelta(seconds=2)).kind == "printed"
+        [sent] = printer.wait_for_jobs(1)
+    done = job(uow, job_id)
+    assert done.status == "printed" and done.payload == render(receipt(), 80) != tried.payload
+    assert done.payload in sent  # what the printer received, between the driver's status requests
+    assert_prints_well(done.payload, 80, expected=["杨明", "东北大米 5kg"])
+    again = uow.run(lambda s: enqueue_reprint(s, store, receipt().sale_id, now=T0 + timedelta(hours=1)))
+    assert again.payload is None and again.document is not None  # a reprint is made from the document
+
+
+def test_bytes_enqueued_ready_are_left_as_they_are(uow: UnitOfWork) -> None:
+    job_id = sell_and_enqueue(uow, dsc(uow))
+    with FakePrinter() as printer:
+        assert PrintWorker(DatabaseJobStore(uow), open_driver(printer.url), name="t").run_once(now=T0).kind == (
+            "printed")
+    assert job(uow, job_id).payload == PAYLOAD and job(uow, job_id).document is None
