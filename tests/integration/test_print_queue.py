@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -41,7 +41,8 @@ from printers.drivers import open_driver
 from printers.queue import PrintWorker
 from printers.render import PrinterOptions, render
 from tests.escpos_decoder import FakePrinter, SilentPrinter, assert_prints_well, decode, free_port
-from tests.support import store_id
+from tests.integration.test_checkout_api import RICE, add_goods, give_points, register_member, sale_body
+from tests.support import Api, store_id
 
 T0 = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
 PAYLOAD = b"\x1b@\x1c&" + "东山村信用超市 小票\n".encode("gb18030") + b"\x1dV\x01"
@@ -63,7 +64,8 @@ def job(uow: UnitOfWork, job_id: uuid.UUID) -> SimpleNamespace:
 
 
 def sell_and_enqueue(uow: UnitOfWork, store: int, *, now: datetime = T0, ref: str = "sale-1") -> uuid.UUID:
-    """Stands in for checkout: its own business row and the receipt job, in one transaction."""
+    """Stands in for checkout (a real POST /sales is in the test above): its own business row and the receipt job,
+    in one transaction."""
     def work(session: Session) -> uuid.UUID:
         create_store(session, f"S{uuid.uuid4().hex[:8].upper()}", "一笔销售的替身")
         return enqueue(session, store, "receipt", PAYLOAD, ref, now=now).id
@@ -78,6 +80,52 @@ def printer_down(kind: str, port: int) -> Iterator[None]:
             yield
     else:  # refusing: nobody listens on the port
         yield
+
+
+@pytest.mark.parametrize("down", ["refusing", "silent", "working"])
+def test_a_real_sale_succeeds_whatever_the_printer_does_and_its_receipt_prints_once_it_is_back(
+        app: Flask, api: Api, down: str) -> None:
+    """POST /sales with the shop's printer refusing connections, accepting and never reading, or working: the sale
+    answers 201 with its receipt queued, the job is retried while the printer is down, and the receipt prints
+    once the printer is back (at once when it works)."""
+    uow = UnitOfWork(app.extensions["creditmart.db"].session_factory)
+    add_goods(api, stock={RICE: 5})
+    member = register_member(api)
+    give_points(uow, member["member_id"], 100)
+    port = free_port()
+    worker = PrintWorker(DatabaseJobStore(uow), open_driver(f"tcp://127.0.0.1:{port}?timeout=0.3"), name="test")
+    clerk = api.as_("clerk-dsc")
+    body = sale_body(member["card_number"], [(RICE, 2)])
+    with ExitStack() as running:
+        printer = running.enter_context(FakePrinter(port)) if down == "working" else None
+        if printer is None:
+            running.enter_context(printer_down(down, port))
+        sold = clerk.post("/api/v1/sales", json=body)
+        assert sold.status_code == 201, sold.get_json()
+        sale = sold.get_json()
+        assert (sale["status"], sale["balance_after"], sale["receipt"]["status"]) == ("completed", 30, "queued")
+        job_id = uuid.UUID(sale["receipt"]["job_id"])
+        now = job(uow, job_id).next_attempt_at
+        first = worker.run_once(now=now)
+        if printer is not None:
+            assert first.kind == "printed"
+            [printed] = printer.wait_for_jobs(1)
+        else:
+            assert first.kind == "retry" and first.retry_at == now + timedelta(seconds=2)
+            waiting = clerk.get(f"/api/v1/sales/{body['id']}").get_json()
+            assert (waiting["status"], waiting["balance_after"], waiting["receipt"]["status"]) == (
+                "completed", 30, "queued")
+            assert job(uow, job_id).last_error
+            assert worker.run_once(now=first.retry_at).kind == "retry"  # still down: tried again, still waiting
+    if printer is None:
+        assert (job(uow, job_id).status, job(uow, job_id).attempts) == ("queued", 2)
+        with FakePrinter(port) as back:
+            assert worker.run_once(now=now + timedelta(seconds=6)).kind == "printed"
+            [printed] = back.wait_for_jobs(1)
+    assert clerk.get(f"/api/v1/sales/{body['id']}").get_json()["receipt"]["status"] == "printed"
+    assert_prints_well(job(uow, job_id).payload, 58, expected=["杨明", "东北大米 5kg", "70"])
+    assert job(uow, job_id).payload in printed
+    assert clerk.get(f"/api/v1/cards/{member['card_number']}").get_json()["balance"] == 30  # debited once
 
 
 @pytest.mark.parametrize("down", ["refusing", "silent"])
