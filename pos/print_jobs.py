@@ -49,6 +49,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.db import Base, UnitOfWork, UTCDateTime, utcnow
 from core.errors import DomainError, Forbidden, NotFound
 from core.stores import Store
+from pos.i18n import translate
 from printers.documents import (
     DonationReceipt,
     MemberCard,
@@ -211,11 +212,8 @@ def job_payload(job: PrintJob, settings: PrintSettings) -> bytes:
                   settings.options)
 
 
-PREVIEW_TITLES = {"receipt": "兑换小票", "reprint": "重印小票", "z_report": "交班报表", "card": "会员卡",
-                  "label": "货架标签", "donation_receipt": "捐赠收据", "test_page": "打印测试页"}
-
-
-def job_preview(session: Session, job_id: uuid.UUID, *, store_id: int, paper_width: int) -> str:
+def job_preview(session: Session, job_id: uuid.UUID, *, store_id: int, paper_width: int,
+                lang: str = "zh-CN") -> str:
     """The job's document as a standalone HTML page, line for line as it prints on this paper (all text escaped;
     QR codes and barcodes as PNG data URIs). A job queued as bytes only has no document to show: 409."""
     job = get_job(session, job_id)
@@ -225,8 +223,8 @@ def job_preview(session: Session, job_id: uuid.UUID, *, store_id: int, paper_wid
         raise PrintJobConflict("the job was queued as printer bytes: there is no document to preview",
                                job_id=str(job_id))
     figure = preview_html(document_from_data(job.document), paper_width)  # type: ignore[arg-type]
-    title = html.escape(f"{PREVIEW_TITLES.get(job.kind, job.kind)} {job.ref or ''}".strip())
-    return ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+    title = html.escape(f"{translate('print.kind.' + job.kind, lang)} {job.ref or ''}".strip())
+    return (f'<!doctype html><html lang="{html.escape(lang)}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<title>{title}</title><style>body{{margin:0;padding:12px;background:#eee}}</style></head>'
             f'<body>{figure}</body></html>')

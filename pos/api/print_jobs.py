@@ -15,6 +15,7 @@ from core.stores import Store, get_store_by_code
 from pos import db
 from pos.api.common import Schema, endpoint
 from pos.auth import current_principal
+from pos.errors import request_language
 from pos.idempotency import create_once
 from pos.print_jobs import (
     PrintSettings,
@@ -148,7 +149,9 @@ def retry(job_id: uuid.UUID):
 def preview(job_id: uuid.UUID, query: PreviewQuery):
     store_id = _own_store_id()
     width = query.paper_width or print_settings().paper_width
-    page = db.unit_of_work().read(lambda session: job_preview(session, job_id, store_id=store_id, paper_width=width))
+    lang = request_language()
+    page = db.unit_of_work().read(lambda session: job_preview(session, job_id, store_id=store_id, paper_width=width,
+                                                              lang=lang))
     response = Response(page, mimetype="text/html")
     response.headers["Content-Security-Policy"] = PREVIEW_CSP  # no script, nothing from outside: data: images only
     response.headers["Cache-Control"] = "no-store"  # it may carry a member's name

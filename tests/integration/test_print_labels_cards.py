@@ -177,7 +177,9 @@ def test_a_card_preview_is_html_with_the_members_name_escaped(app: Flask, api: A
     assert "<script" not in page and "&lt;script&gt;" in page
     text = shown_text(page)
     assert XSS in text and "会员卡 MEMBER CARD" in text and member["card_number"] in text
-    assert 'data-paper="58"' in page
+    assert 'data-paper="58"' in page and f"<title>会员卡 {member['card_number']}</title>" in page
+    english = api.as_("clerk-dsc").get(f"/api/v1/print-jobs/{job_id}/preview", headers={"Accept-Language": "en"})
+    assert f"<title>Member card {member['card_number']}</title>" in english.get_data(as_text=True)
     assert page.count('<img class="cm-img"') == 2 and 'src="data:image/png;base64,' in page
     assert jobs(app) == [("DSC", "card", member["card_number"], "queued")]  # looking prints nothing
 
