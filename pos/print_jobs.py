@@ -17,6 +17,7 @@ that only one transaction can win; on SQLite, every write transaction begins IMM
 from __future__ import annotations
 
 import base64
+import html
 import logging
 import os
 import socket
@@ -48,6 +49,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.db import Base, UnitOfWork, UTCDateTime, utcnow
 from core.errors import DomainError, Forbidden, NotFound
 from core.stores import Store
+from pos.i18n import translate
 from printers.documents import (
     DonationReceipt,
     MemberCard,
@@ -60,7 +62,7 @@ from printers.documents import (
 )
 from printers.drivers import open_driver, parse_printer_url
 from printers.queue import Job, PrintWorker, RetryPolicy, short_error
-from printers.render import Document, PrinterOptions, mark_reprint, render
+from printers.render import Document, PrinterOptions, mark_reprint, preview_html, render
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +95,8 @@ class PrintJob(Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
     kind: Mapped[str] = mapped_column(String(20))
     ref: Mapped[str | None] = mapped_column(String(64), index=True)
-    payload: Mapped[bytes | None] = mapped_column(LargeBinary)  # ESC/POS bytes, when enqueued already rendered
+    # ESC/POS bytes: as enqueued when the job came rendered; else what its document was rendered to when last claimed
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # `printers.documents.document_data`
     printer: Mapped[str | None] = mapped_column(String(255))  # None: the shop's default printer
     status: Mapped[str] = mapped_column(String(10), default="queued")
@@ -209,6 +212,24 @@ def job_payload(job: PrintJob, settings: PrintSettings) -> bytes:
                   settings.options)
 
 
+def job_preview(session: Session, job_id: uuid.UUID, *, store_id: int, paper_width: int,
+                lang: str = "zh-CN") -> str:
+    """The job's document as a standalone HTML page, line for line as it prints on this paper (all text escaped;
+    QR codes and barcodes as PNG data URIs). A job queued as bytes only has no document to show: 409."""
+    job = get_job(session, job_id)
+    if job.store_id != store_id:
+        raise Forbidden("another shop's print job", job_id=str(job_id))
+    if job.document is None:
+        raise PrintJobConflict("the job was queued as printer bytes: there is no document to preview",
+                               job_id=str(job_id))
+    figure = preview_html(document_from_data(job.document), paper_width)  # type: ignore[arg-type]
+    title = html.escape(f"{translate('print.kind.' + job.kind, lang)} {job.ref or ''}".strip())
+    return (f'<!doctype html><html lang="{html.escape(lang)}"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{title}</title><style>body{{margin:0;padding:12px;background:#eee}}</style></head>'
+            f'<body>{figure}</body></html>')
+
+
 # --- claiming and outcomes (each in its own short transaction, never while talking to a printer) -------------------
 
 
@@ -280,14 +301,17 @@ def record_failure(session: Session, job_id: uuid.UUID, error: str, now: datetim
 
 
 def report_result(session: Session, job_id: uuid.UUID, *, store_id: int, ok: bool, error: str | None,
-                  retryable: bool, now: datetime, policy: RetryPolicy | None = None) -> PrintJob:
-    """A print agent's report on a job it claimed. A repeated success is answered as before."""
+                  retryable: bool, now: datetime, policy: RetryPolicy | None = None,
+                  unavailable: bool = False) -> PrintJob:
+    """A print agent's report on a job it claimed. A repeated success is answered as before. `unavailable`: the
+    printer took none of it (off, unreachable, out of paper), so it is retried for as long as that lasts."""
     job = get_job(session, job_id, for_update=True)
     if job.store_id != store_id:
         raise Forbidden("another shop's print job", job_id=str(job_id))
     if ok:
         return record_success(session, job_id, now)
-    retry_at = (policy or RetryPolicy()).next_attempt(job.attempts, now, retryable=retryable)
+    retry_at = (policy or RetryPolicy()).next_attempt(job.attempts, now, retryable=retryable,
+                                                      unavailable=unavailable)
     return record_failure(session, job_id, error or "the print agent reported a failure", now, retry_at)
 
 
@@ -388,11 +412,23 @@ def claim_rendered(uow: UnitOfWork, settings: PrintSettings, *, worker: str, now
         if job is None:
             return None
         try:
-            return job, job_payload(job, settings)
+            payload = job_payload(job, settings)
         except Exception as exc:  # never expected: documents check themselves when they are built
             log.exception("print job %s: its document cannot be rendered", job.id)
             error = f"the document cannot be rendered: {short_error(exc)}"
             uow.run(lambda s, job_id=job.id, error=error: record_failure(s, job_id, error, now, None))
+            continue
+        if job.document is not None:  # keep what goes to the printer (the last attempt's bytes)
+            uow.run(lambda s, job_id=job.id, payload=payload: keep_payload(s, job_id, payload))
+            job.payload = payload
+        return job, payload
+
+
+def keep_payload(session: Session, job_id: uuid.UUID, payload: bytes) -> None:
+    """Stores the bytes a document was rendered to for the printer that claimed it, so `payload` always shows what
+    was sent; the document stays, for the next attempt (perhaps another printer) and for reprints."""
+    session.execute(update(PrintJob).where(PrintJob.id == job_id, PrintJob.status == "printing")
+                    .values(payload=payload))
 
 
 # --- the embedded worker --------------------------------------------------------------------------------------------
@@ -421,7 +457,8 @@ class DatabaseJobStore:
     def succeeded(self, job: Job, now: datetime) -> None:
         self.uow.run(lambda s: record_success(s, uuid.UUID(job.id), now))
 
-    def failed(self, job: Job, error: str, now: datetime, retry_at: datetime | None) -> None:
+    def failed(self, job: Job, error: str, now: datetime, retry_at: datetime | None, *,
+               unavailable: bool = False) -> None:
         try:
             self.uow.run(lambda s: record_failure(s, uuid.UUID(job.id), error, now, retry_at))
         except PrintJobConflict:  # the lease ran out meanwhile and the job was already failed as interrupted

@@ -3,9 +3,11 @@
 Jobs live wherever a `JobStore` keeps them: the database (`pos.print_jobs.DatabaseJobStore`, in the embedded server)
 or a central server over HTTP (the print agent). The store hands out plain `Job`s, so this module knows nothing about
 sessions or HTTP. One worker drives one printer and sends one job at a time, because a raw printer port serves one
-client. A job that could not be printed is retried with exponential backoff, up to a limit; one that may have printed
-in part (`PrintUncertain`) is not retried automatically, so a receipt never comes out twice without a person
-deciding it should.
+client. A job that could not be printed is retried with exponential backoff. When nothing of it reached the printer
+(`PrinterUnavailable`: switched off, unplugged, out of paper) it is retried for as long as that lasts, so it prints on
+its own once the printer is back; other failures are retried up to a limit. One that may have printed in part
+(`PrintUncertain`) is not retried automatically, so a receipt never comes out twice without a person deciding it
+should.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
-from printers.drivers import PrinterError
+from printers.drivers import PrinterError, PrinterUnavailable
 
 log = logging.getLogger(__name__)
 MAX_ERROR_LENGTH = 500
@@ -42,8 +44,11 @@ class JobStore(Protocol):
     def succeeded(self, job: Job, now: datetime) -> None:
         """The job printed (printing → printed)."""
 
-    def failed(self, job: Job, error: str, now: datetime, retry_at: datetime | None) -> None:
-        """The job did not print: back to queued until `retry_at`, or failed for good when it is None."""
+    def failed(self, job: Job, error: str, now: datetime, retry_at: datetime | None, *,
+               unavailable: bool = False) -> None:
+        """The job did not print: back to queued until `retry_at`, or failed for good when it is None.
+        `unavailable`: nothing of it reached the printer (a store that applies its own policy retries it without
+        limit)."""
 
 
 class Sender(Protocol):
@@ -52,8 +57,13 @@ class Sender(Protocol):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff: 2 s, 4 s, 8 s … at most 60 s apart; after `max_attempts` the job fails and waits for a
-    person (POST /print-jobs/{id}/retry). The defaults give a printer about five minutes to come back."""
+    """Exponential backoff: 2 s, 4 s, 8 s … at most 60 s apart.
+
+    A printer that is unavailable (nothing of the job reached it: switched off for a paper change, a power cut,
+    unplugged) is tried again every `max_delay` for as long as it takes, so the job prints on its own once the
+    printer is back, however long that is. Any other failure that is safe to retry fails the job after
+    `max_attempts` (about five minutes with the defaults), and it waits for a person (POST /print-jobs/{id}/retry).
+    A job that may have printed in part is never retried automatically."""
 
     first_delay: float = 2.0
     factor: float = 2.0
@@ -61,11 +71,12 @@ class RetryPolicy:
     max_attempts: int = 10
 
     def delay(self, attempts: int) -> timedelta:
-        seconds = self.first_delay * self.factor ** max(0, attempts - 1)
+        seconds = self.first_delay * self.factor ** max(0, min(attempts, 64) - 1)
         return timedelta(seconds=min(self.max_delay, seconds))
 
-    def next_attempt(self, attempts: int, now: datetime, *, retryable: bool = True) -> datetime | None:
-        if not retryable or attempts >= self.max_attempts:
+    def next_attempt(self, attempts: int, now: datetime, *, retryable: bool = True,
+                     unavailable: bool = False) -> datetime | None:
+        if not retryable or (attempts >= self.max_attempts and not unavailable):
             return None
         return now + self.delay(attempts)
 
@@ -115,12 +126,13 @@ class PrintWorker:
             self.printer.send(job.payload, job_name=f"creditmart-{job.kind}-{job.id}")
         except Exception as exc:  # every failure is recorded on the job; none may stop the worker
             retryable = isinstance(exc, PrinterError) and exc.retryable
+            unavailable = isinstance(exc, PrinterUnavailable)  # nothing reached the printer: wait for it
             if not isinstance(exc, PrinterError):
                 log.exception("print job %s: unexpected error from the printer driver", job.id)
             error = short_error(exc)
             finished = now or self.clock()
-            retry_at = self.policy.next_attempt(job.attempts, finished, retryable=retryable)
-            self.store.failed(job, error, finished, retry_at)
+            retry_at = self.policy.next_attempt(job.attempts, finished, retryable=retryable, unavailable=unavailable)
+            self.store.failed(job, error, finished, retry_at, unavailable=unavailable)
             self.consecutive_failures += 1
             # The printer is probably down: back off as a whole, not just this job.
             wait = self.policy.delay(self.consecutive_failures).total_seconds()

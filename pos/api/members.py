@@ -46,6 +46,7 @@ from pos.auth import Principal, current_principal
 from pos.errors import request_language
 from pos.i18n import translate
 from pos.idempotency import create_once
+from pos.services import printing
 from printers.cards import CardFace, card_png, card_svg, card_svg_element
 
 bp = Blueprint("members", __name__)
@@ -270,6 +271,14 @@ def card_image_svg(member_id: str):
 def card_image_png(member_id: str):
     info = _visible_member(db.session(), current_principal(), member_id)
     return _image(card_png(_card_face(info)), "image/png", f"card-{info.card_number}.png")
+
+
+@bp.post("/members/<member_id>/card/print")
+@endpoint(roles=REGISTRARS, summary="Send the member's card (name, card number as barcode and QR) to the shop's "
+          "receipt printer")
+def card_print(member_id: str):
+    principal = current_principal()
+    return db.unit_of_work().run(lambda session: printing.print_member_card(session, principal, member_id)), 201
 
 
 @bp.get("/members/cards/sheet")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from flask import Blueprint
-from pydantic import Field
+from flask import Blueprint, Response
+from pydantic import AfterValidator, Field
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
@@ -15,12 +15,14 @@ from core.stores import Store, get_store_by_code
 from pos import db
 from pos.api.common import Schema, endpoint
 from pos.auth import current_principal
+from pos.errors import request_language
 from pos.idempotency import create_once
 from pos.print_jobs import (
     PrintSettings,
     claim_rendered,
     enqueue_document,
     job_json,
+    job_preview,
     list_jobs,
     print_settings,
     queue_summary,
@@ -61,6 +63,22 @@ class ResultIn(Schema):
     ok: bool
     error: str | None = Field(default=None, max_length=500)
     retryable: bool = Field(default=True, description="false when the job may have printed in part")
+    unavailable: bool = Field(default=False, description="nothing of the job reached the printer (off, unreachable, "
+                              "out of paper): it is retried every minute at most, for as long as that lasts")
+
+
+def _paper(width: int) -> int:
+    if width not in (58, 80):
+        raise ValueError("58 or 80")
+    return width
+
+
+class PreviewQuery(Schema):
+    paper_width: Annotated[int, AfterValidator(_paper)] | None = Field(
+        default=None, description="58 or 80 (mm); default: the shop's printer's paper")
+
+
+PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 class TestPageIn(Schema):
@@ -108,7 +126,7 @@ def result(job_id: uuid.UUID, body: ResultIn):
 
     def work(session: Session):
         job = report_result(session, job_id, store_id=store_id, ok=body.ok, error=body.error,
-                            retryable=body.retryable, now=utcnow())
+                            retryable=body.retryable, unavailable=body.unavailable, now=utcnow())
         return job_json(job, store_code(session, store_id))
 
     return db.unit_of_work().run(work)
@@ -123,6 +141,21 @@ def retry(job_id: uuid.UUID):
         return job_json(retry_job(session, job_id, store_id=store_id, now=utcnow()), store_code(session, store_id))
 
     return db.unit_of_work().run(work)
+
+
+@bp.get("/print-jobs/<uuid:job_id>/preview")
+@endpoint(roles=("clerk", "manager"), query=PreviewQuery,
+          summary="The job's document as an HTML page, as it prints (text/html; all text escaped)")
+def preview(job_id: uuid.UUID, query: PreviewQuery):
+    store_id = _own_store_id()
+    width = query.paper_width or print_settings().paper_width
+    lang = request_language()
+    page = db.unit_of_work().read(lambda session: job_preview(session, job_id, store_id=store_id, paper_width=width,
+                                                              lang=lang))
+    response = Response(page, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = PREVIEW_CSP  # no script, nothing from outside: data: images only
+    response.headers["Cache-Control"] = "no-store"  # it may carry a member's name
+    return response
 
 
 @bp.post("/print-jobs/test-page")

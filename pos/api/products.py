@@ -21,6 +21,7 @@ from pos.api.common import Schema, endpoint
 from pos.api.stock import BarcodeText, StoreQuery, shop_for
 from pos.auth import current_principal
 from pos.idempotency import create_once
+from pos.services import printing
 
 bp = Blueprint("products", __name__)
 
@@ -51,6 +52,13 @@ class ProductPatch(Schema):
 
 class PriceIn(Schema):
     points_price: PointsPrice
+
+
+class LabelPrintIn(Schema):
+    store: Annotated[str, Field(pattern=r"^[A-Z0-9]{2,16}$")] | None = Field(
+        default=None, description="optional; only the caller's own shop")
+    copies: int = Field(default=1, strict=True, ge=1, le=printing.MAX_LABEL_COPIES,
+                        description=f"labels to print, 1..{printing.MAX_LABEL_COPIES}")
 
 
 def _existing(barcode: str) -> Product:
@@ -146,3 +154,12 @@ def label_svg(barcode: str):
 @endpoint(roles=("manager",), summary="The shelf label as PNG")
 def label_png(barcode: str):
     return _label(barcode, "png")
+
+
+@bp.post("/products/<barcode>/label/print")
+@endpoint(roles=("manager", "clerk"), body=LabelPrintIn,
+          summary="Send the shelf label (name, points price, barcode) to the shop's receipt printer")
+def label_print(barcode: str, body: LabelPrintIn):
+    principal = current_principal()
+    return db.unit_of_work().run(lambda session: printing.print_shelf_label(
+        session, principal, barcode, store_code=body.store, copies=body.copies)), 201

@@ -102,9 +102,12 @@ class HttpJobStore:
     def succeeded(self, job: Job, now: datetime) -> None:
         self._report(job, {"ok": True})
 
-    def failed(self, job: Job, error: str, now: datetime, retry_at: datetime | None) -> None:
-        # The server applies the same retry policy; it only needs to know whether a retry would be safe.
-        self._report(job, {"ok": False, "error": error, "retryable": retry_at is not None})
+    def failed(self, job: Job, error: str, now: datetime, retry_at: datetime | None, *,
+               unavailable: bool = False) -> None:
+        # The server applies the same retry policy; it only needs to know whether a retry would be safe, and
+        # whether the printer took nothing (then it waits for the printer without limit).
+        self._report(job, {"ok": False, "error": error, "retryable": retry_at is not None,
+                           "unavailable": unavailable})
 
     def _report(self, job: Job, body: dict[str, Any]) -> None:
         """Tries a few times: a lost report leaves the job "printing" until its lease runs out."""

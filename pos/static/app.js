@@ -280,8 +280,39 @@
     return user;
   }
 
+  /* A print job as it will come out of the receipt printer (GET /print-jobs/{id}/preview), in a dialog. The
+     server's HTML has every text escaped; the iframe is sandboxed without scripts all the same. */
+  async function printPreview(jobId) {
+    const response = await api("GET", `/print-jobs/${encodeURIComponent(jobId)}/preview`, undefined, { raw: true });
+    if (!response.ok) return false;
+    const html = await response.text();
+    let dialog = document.getElementById("print-preview");
+    if (!dialog) {
+      dialog = el("dialog", { id: "print-preview", class: "dialog wide", "aria-label": t("print.preview") },
+        el("iframe", { class: "print-preview-frame", sandbox: "", title: t("print.preview") }),
+        el("div", { class: "row end" },
+           el("button", { type: "button", class: "btn", onclick: () => dialog.close() }, t("common.close"))));
+      document.body.append(dialog);
+    }
+    dialog.querySelector("iframe").srcdoc = html;
+    dialog.showModal();
+    return true;
+  }
+
+  /* Sends a shelf label or a member card to the shop's receipt printer: POST `path`, then says it is queued (or
+     why not) in `node`, with a preview of what will print. */
+  async function printOnReceiptPrinter(path, body, node, queuedText) {
+    const answer = await api("POST", path, body || {});
+    if (!answer.ok) { say(node, errorText(answer), "error"); return null; }
+    say(node, queuedText || t("print.queued_notice"), "ok");
+    const preview = el("button", { type: "button", class: "btn btn-ghost print-preview-open",
+                                   onclick: () => printPreview(answer.body.job_id) }, t("print.preview"));
+    node.append(" ", preview);
+    return answer.body;
+  }
+
   window.CM = { t, el, api, login, session, clearSession, requireLogin, newId, errorText, lang, setOffline,
                 currentUser, hasRole, pending, forgetPending, sendOnce, formatTime, formatDuration, say, ask, tabs,
-                requireRole };
+                requireRole, printPreview, printOnReceiptPrinter };
   document.addEventListener("DOMContentLoaded", setupChrome);
 })();

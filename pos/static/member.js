@@ -35,6 +35,7 @@ document.addEventListener("DOMContentLoaded", () => {
       el("td", {}, CM.formatTime(c.issued_at)))));
     $("m-reissue").hidden = !manager;
     $("m-card-show").hidden = !manager || !m.card_number;
+    $("m-card-thermal").hidden = !m.card_number;  // whoever registers members may print their card
     $("member").hidden = false;
   }
 
@@ -79,6 +80,16 @@ document.addEventListener("DOMContentLoaded", () => {
     cardUrl = URL.createObjectURL(await response.blob());
     $("m-card-image").src = cardUrl;
     $("m-card-box").hidden = false;
+  });
+  /* The card on the shop's receipt printer (小票机): a job like a receipt's, with a preview of what prints. */
+  $("m-card-thermal").addEventListener("click", async () => {
+    $("m-card-thermal").disabled = true;
+    try {
+      await CM.printOnReceiptPrinter(`/members/${encodeURIComponent(memberId)}/card/print`, {}, $("member-message"),
+                                     t("print.card_queued", { name: $("m-name").textContent }));
+    } finally {
+      $("m-card-thermal").disabled = false;
+    }
   });
   $("m-card-print").addEventListener("click", () => {
     const frame = $("print-frame");

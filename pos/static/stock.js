@@ -98,11 +98,19 @@ document.addEventListener("DOMContentLoaded", () => {
     type: "button", class: "btn btn-ghost remove", "aria-label": t("tablet.remove"),
     onclick: () => { map.delete(barcode); save(); render(); } }, "✕"));
 
+  /* The product's shelf label on the shop's receipt printer (小票机), with a preview of what prints. */
+  const labelCell = (line) => el("td", {}, el("button", {
+    type: "button", class: "btn btn-ghost label-print", title: t("print.label_to_printer"),
+    onclick: () => CM.printOnReceiptPrinter(`/products/${encodeURIComponent(line.barcode)}/label/print`,
+                                            { store: user.store, copies: 1 }, $("scan-message"),
+                                            t("print.label_queued", { name: line.name })) },
+    t("print.label_to_printer")));
+
   function render() {
     $("receive-lines").tBodies[0].replaceChildren(...[...receive.values()].map((line) => el("tr", {},
       el("td", {}, el("div", { class: "user-text" }, line.name), el("div", { class: "muted mono small" }, line.barcode)),
       el("td", { class: "num" }, line.onHand),
-      qtyCell(line, "qty", receive, 1), removeCell(receive, line.barcode))));
+      qtyCell(line, "qty", receive, 1), labelCell(line), removeCell(receive, line.barcode))));
     $("receive-empty").hidden = receive.size > 0;
     $("receive-submit").disabled = receive.size === 0;
     const units = [...receive.values()].reduce((sum, line) => sum + line.qty, 0);

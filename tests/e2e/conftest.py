@@ -195,7 +195,8 @@ def shop(sqlite_db_url: str) -> Iterator[Shop]:
     printer = FakePrinter()
     app = create_app({"TESTING": True, "DATABASE_URL": sqlite_db_url, "SECRET_KEY": TEST_SECRET,
                       "PRINTER": printer.url})
-    # The embedded deployment's worker, but giving up after one attempt, so a printer problem shows at once.
+    # The embedded deployment's worker, retrying fast: an unavailable printer every 0.2 s (for as long as it
+    # takes, as in production), any other failure not at all, so it shows at once.
     uow = UnitOfWork(app.extensions["creditmart.db"].session_factory)
     worker = PrintWorker(DatabaseJobStore(uow, printer=printer.url), open_driver(printer.url), name="e2e",
                          policy=RetryPolicy(first_delay=0.05, max_delay=0.2, max_attempts=1), idle_wait=0.1)

@@ -135,3 +135,18 @@ def test_print_agent_command_prints_and_reports(app: Flask, server: str, tmp_pat
                          input=password_for("agent-xhc") + "\n")
     assert down.exit_code == 1 and "0 printed, 1 failed" in down.output
     assert statuses(app, list(failing)) == {next(iter(failing)): "queued"}
+    # However long the printer stays off, the server keeps the job queued for it: the agent reports that the
+    # printer took nothing, so the retry budget (10 attempts) does not apply.
+    [job_id] = failing
+    uow = UnitOfWork(app.extensions["creditmart.db"].session_factory)
+
+    def long_outage(session: Session) -> None:
+        job = get_job(session, uuid.UUID(job_id))
+        job.attempts, job.next_attempt_at = 30, job.created_at
+
+    uow.run(long_outage)
+    still_down = runner.invoke(main, [*args[:6], f"tcp://127.0.0.1:{free_port()}?timeout=0.5", *args[7:]],
+                               input=password_for("agent-xhc") + "\n")
+    assert still_down.exit_code == 1 and "0 printed, 1 failed" in still_down.output
+    assert statuses(app, [job_id]) == {job_id: "queued"}
+    assert uow.read(lambda s: get_job(s, uuid.UUID(job_id)).attempts) == 31

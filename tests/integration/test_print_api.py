@@ -10,10 +10,11 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
-from pos.print_jobs import enqueue
+from pos.print_jobs import PrintJob, enqueue
 from tests.escpos_decoder import FakePrinter, assert_prints_well, free_port
 from tests.support import Api, store_id
 
+NOW = datetime(2000, 1, 1, tzinfo=UTC)  # long past: due at once
 PAYLOAD = b"\x1b@\x1c&" + "小票\n".encode("gb18030")
 
 
@@ -76,6 +77,28 @@ def test_agent_reports_a_job_that_may_have_printed(app: Flask, api: Api) -> None
     answer = agent.post(f"/api/v1/print-jobs/{job_id}/result",
                         json={"ok": False, "error": "went offline", "retryable": False}).get_json()
     assert answer["status"] == "failed"
+
+
+def test_an_agent_whose_printer_is_off_keeps_the_job_queued_past_the_retry_budget(app: Flask, api: Api) -> None:
+    """The agent says the printer took nothing (unavailable): the job is tried every minute for as long as that
+    lasts. Any other failure still fails the job once the budget (10 attempts) is spent."""
+    waiting, jammed = add_jobs(app, "DSC", 2)
+    agent = api.as_("agent-dsc")
+    for attempt in range(1, 13):
+        for job_id, body in ((waiting, {"ok": False, "error": "cannot connect", "unavailable": True}),
+                             (jammed, {"ok": False, "error": "jammed"})):
+            uow = UnitOfWork(app.extensions["creditmart.db"].session_factory)
+            uow.run(lambda s, j=job_id: s.get(PrintJob, uuid.UUID(j)).__setattr__("next_attempt_at", NOW))
+            if attempt > 10 and job_id == jammed:
+                continue
+            claimed = agent.post("/api/v1/print-jobs/claim", json={}).get_json()["job"]
+            assert claimed["job_id"] == job_id and claimed["attempts"] == attempt
+            answer = agent.post(f"/api/v1/print-jobs/{job_id}/result", json=body).get_json()
+            expected = "failed" if job_id == jammed and attempt == 10 else "queued"
+            assert answer["status"] == expected, (job_id == jammed, attempt)
+    assert answer["attempts"] == 12 and answer["next_attempt_at"] is not None
+    wait = datetime.fromisoformat(answer["next_attempt_at"]) - datetime.fromisoformat(answer["updated_at"])
+    assert wait.total_seconds() == 60
 
 
 def test_another_shops_agent_cannot_report_on_a_job(app: Flask, api: Api) -> None:
@@ -142,13 +165,17 @@ def test_each_agent_gets_the_job_rendered_for_its_own_printer(app: Flask, api: A
         assert job["size"] == len(base64.b64decode(job["payload_base64"]))
         return base64.b64decode(job["payload_base64"])
 
-    wide = assert_prints_well(claim({"paper_width": 80}), 80)
+    wide_bytes = claim({"paper_width": 80})
+    wide = assert_prints_well(wide_bytes, 80)
     assert any(line.columns == 48 for line in wide.lines)
     narrow = claim({})
     assert max(line.columns for line in assert_prints_well(narrow, 58).lines) <= 32
     native = claim({"native_qr": True})
     assert b"\x1d(k" in native and b"\x1d(k" not in narrow  # GS ( k: the printer draws the QR code itself
     assert error_code(agent.post("/api/v1/print-jobs/claim", json={"paper_width": 76})) == "validation_error"
+    # Each job now keeps the bytes its agent was sent, and the listing shows their size.
+    sizes = sorted(job["size"] for job in manager.get("/api/v1/print-jobs").get_json()["jobs"])
+    assert sizes == sorted([len(wide_bytes), len(narrow), len(native)])
 
 
 def test_printer_status_reads_the_printer_and_the_queue(app: Flask, api: Api) -> None:

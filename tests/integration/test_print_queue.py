@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -38,10 +38,11 @@ from pos.print_jobs import (
 )
 from printers import Receipt, ReceiptLine
 from printers.drivers import open_driver
-from printers.queue import PrintWorker, RetryPolicy
+from printers.queue import PrintWorker
 from printers.render import PrinterOptions, render
 from tests.escpos_decoder import FakePrinter, SilentPrinter, assert_prints_well, decode, free_port
-from tests.support import store_id
+from tests.integration.test_checkout_api import RICE, add_goods, give_points, register_member, sale_body
+from tests.support import Api, store_id
 
 T0 = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
 PAYLOAD = b"\x1b@\x1c&" + "东山村信用超市 小票\n".encode("gb18030") + b"\x1dV\x01"
@@ -63,7 +64,8 @@ def job(uow: UnitOfWork, job_id: uuid.UUID) -> SimpleNamespace:
 
 
 def sell_and_enqueue(uow: UnitOfWork, store: int, *, now: datetime = T0, ref: str = "sale-1") -> uuid.UUID:
-    """Stands in for checkout: its own business row and the receipt job, in one transaction."""
+    """Stands in for checkout (a real POST /sales is in the test above): its own business row and the receipt job,
+    in one transaction."""
     def work(session: Session) -> uuid.UUID:
         create_store(session, f"S{uuid.uuid4().hex[:8].upper()}", "一笔销售的替身")
         return enqueue(session, store, "receipt", PAYLOAD, ref, now=now).id
@@ -78,6 +80,52 @@ def printer_down(kind: str, port: int) -> Iterator[None]:
             yield
     else:  # refusing: nobody listens on the port
         yield
+
+
+@pytest.mark.parametrize("down", ["refusing", "silent", "working"])
+def test_a_real_sale_succeeds_whatever_the_printer_does_and_its_receipt_prints_once_it_is_back(
+        app: Flask, api: Api, down: str) -> None:
+    """POST /sales with the shop's printer refusing connections, accepting and never reading, or working: the sale
+    answers 201 with its receipt queued, the job is retried while the printer is down, and the receipt prints
+    once the printer is back (at once when it works)."""
+    uow = UnitOfWork(app.extensions["creditmart.db"].session_factory)
+    add_goods(api, stock={RICE: 5})
+    member = register_member(api)
+    give_points(uow, member["member_id"], 100)
+    port = free_port()
+    worker = PrintWorker(DatabaseJobStore(uow), open_driver(f"tcp://127.0.0.1:{port}?timeout=0.3"), name="test")
+    clerk = api.as_("clerk-dsc")
+    body = sale_body(member["card_number"], [(RICE, 2)])
+    with ExitStack() as running:
+        printer = running.enter_context(FakePrinter(port)) if down == "working" else None
+        if printer is None:
+            running.enter_context(printer_down(down, port))
+        sold = clerk.post("/api/v1/sales", json=body)
+        assert sold.status_code == 201, sold.get_json()
+        sale = sold.get_json()
+        assert (sale["status"], sale["balance_after"], sale["receipt"]["status"]) == ("completed", 30, "queued")
+        job_id = uuid.UUID(sale["receipt"]["job_id"])
+        now = job(uow, job_id).next_attempt_at
+        first = worker.run_once(now=now)
+        if printer is not None:
+            assert first.kind == "printed"
+            [printed] = printer.wait_for_jobs(1)
+        else:
+            assert first.kind == "retry" and first.retry_at == now + timedelta(seconds=2)
+            waiting = clerk.get(f"/api/v1/sales/{body['id']}").get_json()
+            assert (waiting["status"], waiting["balance_after"], waiting["receipt"]["status"]) == (
+                "completed", 30, "queued")
+            assert job(uow, job_id).last_error
+            assert worker.run_once(now=first.retry_at).kind == "retry"  # still down: tried again, still waiting
+    if printer is None:
+        assert (job(uow, job_id).status, job(uow, job_id).attempts) == ("queued", 2)
+        with FakePrinter(port) as back:
+            assert worker.run_once(now=now + timedelta(seconds=6)).kind == "printed"
+            [printed] = back.wait_for_jobs(1)
+    assert clerk.get(f"/api/v1/sales/{body['id']}").get_json()["receipt"]["status"] == "printed"
+    assert_prints_well(job(uow, job_id).payload, 58, expected=["杨明", "东北大米 5kg", "70"])
+    assert job(uow, job_id).payload in printed
+    assert clerk.get(f"/api/v1/cards/{member['card_number']}").get_json()["balance"] == 30  # debited once
 
 
 @pytest.mark.parametrize("down", ["refusing", "silent"])
@@ -125,19 +173,45 @@ def test_a_rolled_back_sale_leaves_no_job(uow: UnitOfWork) -> None:
     assert uow.read(lambda s: s.scalar(select(func.count()).select_from(PrintJob))) == 0
 
 
-def test_after_the_last_attempt_a_person_retries(uow: UnitOfWork) -> None:
+def test_a_printer_off_for_hours_is_waited_for_and_prints_once_it_is_back(uow: UnitOfWork) -> None:
+    """A paper change or a power cut longer than the retry budget: the job stays queued, tried every minute,
+    and prints by itself when the printer answers again; nobody has to press retry."""
     port = free_port()
-    worker = PrintWorker(DatabaseJobStore(uow), open_driver(f"tcp://127.0.0.1:{port}?timeout=0.3"), name="test",
-                         policy=RetryPolicy(max_attempts=2))
+    worker = PrintWorker(DatabaseJobStore(uow), open_driver(f"tcp://127.0.0.1:{port}?timeout=0.3"), name="test")
     job_id = sell_and_enqueue(uow, dsc(uow))
-    assert worker.run_once(now=T0).kind == "retry"
-    assert worker.run_once(now=T0 + timedelta(seconds=2)).kind == "failed"
+    now, waits = T0, []
+    for _ in range(15):  # past RetryPolicy.max_attempts (10)
+        outcome = worker.run_once(now=now)
+        assert outcome.kind == "retry" and outcome.retry_at is not None, outcome
+        waits.append((outcome.retry_at - now).total_seconds())
+        now = outcome.retry_at
+    assert waits == [2, 4, 8, 16, 32] + [60] * 10
+    assert worker.run_once(now=now - timedelta(seconds=1)).kind == "idle"
+    hours_later = now + timedelta(hours=3)  # the worker was asleep meanwhile, or the server restarted
+    assert worker.run_once(now=hours_later).retry_at == hours_later + timedelta(seconds=60)
+    waiting = job(uow, job_id)
+    assert (waiting.status, waiting.attempts) == ("queued", 16) and "cannot connect" in (waiting.last_error or "")
+    with FakePrinter(port) as printer:
+        assert worker.run_once(now=hours_later + timedelta(seconds=60)).kind == "printed"
+        [printed] = printer.wait_for_jobs(1)
+    assert PAYLOAD in printed
+    assert (job(uow, job_id).status, job(uow, job_id).attempts) == ("printed", 17)
+
+
+def test_after_the_last_attempt_a_person_retries(uow: UnitOfWork) -> None:
+    """A job that may have printed in part fails at once and waits for a person, who sends it again."""
+    with FakePrinter(runs_out_during_job=True) as printer:
+        worker = PrintWorker(DatabaseJobStore(uow), open_driver(printer.url), name="test")
+        job_id = sell_and_enqueue(uow, dsc(uow))
+        assert worker.run_once(now=T0).kind == "failed"
+        port = printer.port
     assert job(uow, job_id).status == "failed"
     assert worker.run_once(now=T0 + timedelta(hours=1)).kind == "idle"  # failed jobs wait for a person
     uow.run(lambda s: retry_job(s, job_id, store_id=None, now=T0 + timedelta(hours=1)))
     assert (job(uow, job_id).status, job(uow, job_id).attempts) == ("queued", 0)
-    with FakePrinter(port):
+    with FakePrinter(port) as printer:
         assert worker.run_once(now=T0 + timedelta(hours=1)).kind == "printed"
+        assert PAYLOAD in printer.wait_for_jobs(1)[0]
 
 
 def test_a_job_that_may_have_printed_is_not_sent_again(uow: UnitOfWork) -> None:
@@ -270,3 +344,36 @@ def test_embedded_worker_prints_right_after_the_commit(app: Flask, tmp_path: Pat
     [printed] = list((tmp_path / "receipts").iterdir())
     assert_prints_well(printed.read_bytes(), 58, expected=["杨明", "70"])
     assert uow.read(lambda s: s.scalar(select(func.count()).select_from(Store))) >= 2
+
+
+def test_the_bytes_sent_for_a_document_are_kept_on_the_job(uow: UnitOfWork) -> None:
+    """A job queued as a document is rendered when claimed; the bytes that went to the printer are stored in
+    `payload` (the document stays, for the next attempt and for reprints)."""
+    store = dsc(uow)
+    job_id = uow.run(lambda s: enqueue_document(s, store, receipt(), now=T0).id)
+    assert job(uow, job_id).payload is None  # nothing rendered in the sale's transaction
+    port = free_port()
+    narrow = PrintWorker(DatabaseJobStore(uow, settings=SETTINGS_58),
+                         open_driver(f"tcp://127.0.0.1:{port}?timeout=0.3"), name="58")
+    assert narrow.run_once(now=T0).kind == "retry"  # the printer is off, but the job was rendered for it
+    tried = job(uow, job_id)
+    assert tried.payload == render(receipt(), 58) and tried.document is not None
+    wide_store = DatabaseJobStore(uow, settings=SETTINGS_80)
+    with FakePrinter(port) as printer:
+        wide = PrintWorker(wide_store, open_driver(printer.url), name="80")
+        assert wide.run_once(now=T0 + timedelta(seconds=2)).kind == "printed"
+        [sent] = printer.wait_for_jobs(1)
+    done = job(uow, job_id)
+    assert done.status == "printed" and done.payload == render(receipt(), 80) != tried.payload
+    assert done.payload in sent  # what the printer received, between the driver's status requests
+    assert_prints_well(done.payload, 80, expected=["杨明", "东北大米 5kg"])
+    again = uow.run(lambda s: enqueue_reprint(s, store, receipt().sale_id, now=T0 + timedelta(hours=1)))
+    assert again.payload is None and again.document is not None  # a reprint is made from the document
+
+
+def test_bytes_enqueued_ready_are_left_as_they_are(uow: UnitOfWork) -> None:
+    job_id = sell_and_enqueue(uow, dsc(uow))
+    with FakePrinter() as printer:
+        assert PrintWorker(DatabaseJobStore(uow), open_driver(printer.url), name="t").run_once(now=T0).kind == (
+            "printed")
+    assert job(uow, job_id).payload == PAYLOAD and job(uow, job_id).document is None

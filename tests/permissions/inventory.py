@@ -25,6 +25,8 @@ CASES = [
     Case("GET", f"{P}/<barcode>/prices", READERS, path=f"{P}/{BARCODE}/prices"),
     Case("GET", f"{P}/<barcode>/label.svg", MANAGER, path=f"{P}/{BARCODE}/label.svg"),
     Case("GET", f"{P}/<barcode>/label.png", MANAGER, path=f"{P}/{BARCODE}/label.png"),
+    Case("POST", f"{P}/<barcode>/label/print", frozenset({"manager", "clerk"}), path=f"{P}/{BARCODE}/label/print",
+         body=lambda store: {"store": store, "copies": 1}, shop_scoped=True),
     Case("POST", f"{S}/receipts", MANAGER, shop_scoped=True,
          body=lambda store: {"id": _id(), "store": store, "lines": [{"barcode": BARCODE, "qty": 1}]}),
     Case("POST", f"{S}/adjustments", MANAGER, shop_scoped=True,

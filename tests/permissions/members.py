@@ -29,5 +29,6 @@ CASES = [
          body=lambda store: {"id": str(uuid.uuid4())}),
     Case("GET", f"{M}/<member_id>/card.svg", MANAGER, path=f"{M}/{NOBODY}/card.svg"),
     Case("GET", f"{M}/<member_id>/card.png", MANAGER, path=f"{M}/{NOBODY}/card.png"),
+    Case("POST", f"{M}/<member_id>/card/print", REGISTRARS, path=f"{M}/{NOBODY}/card/print"),
     Case("GET", f"{M}/cards/sheet", MANAGER, path=f"{M}/cards/sheet?store={{store}}", shop_scoped=True),
 ]

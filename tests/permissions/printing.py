@@ -14,6 +14,8 @@ CASES = [
          path=f"/api/v1/print-jobs/{NO_SUCH_JOB}/result", body=lambda store: {"ok": True}),
     Case("POST", "/api/v1/print-jobs/<uuid:job_id>/retry", frozenset({"clerk", "manager"}),
          path=f"/api/v1/print-jobs/{NO_SUCH_JOB}/retry"),
+    Case("GET", "/api/v1/print-jobs/<uuid:job_id>/preview", frozenset({"clerk", "manager"}),
+         path=f"/api/v1/print-jobs/{NO_SUCH_JOB}/preview"),
     Case("POST", "/api/v1/print-jobs/test-page", frozenset({"manager"}), body=lambda store: {"id": str(uuid.uuid4())}),
     Case("GET", "/api/v1/printer/status", frozenset({"clerk", "manager"})),
 ]

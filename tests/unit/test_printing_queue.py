@@ -16,13 +16,19 @@ from printers.queue import PrintWorker, RetryPolicy
 T0 = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
 
 
-def test_backoff_doubles_up_to_a_minute_then_gives_up() -> None:
+def test_backoff_doubles_up_to_a_minute_then_gives_up_unless_the_printer_is_only_unavailable() -> None:
     policy = RetryPolicy()
     assert [policy.delay(n).total_seconds() for n in range(1, 9)] == [2, 4, 8, 16, 32, 60, 60, 60]
     assert policy.next_attempt(1, T0) == T0 + timedelta(seconds=2)
     assert policy.next_attempt(9, T0) == T0 + timedelta(seconds=60)
     assert policy.next_attempt(10, T0) is None  # ten attempts: about five minutes, then a person decides
     assert policy.next_attempt(1, T0, retryable=False) is None
+    # A printer switched off or unreachable took nothing: wait for it every minute, however long it takes.
+    assert policy.next_attempt(10, T0, unavailable=True) == T0 + timedelta(seconds=60)
+    a_week_of_minutes = 7 * 24 * 60
+    assert policy.next_attempt(a_week_of_minutes, T0, unavailable=True) == T0 + timedelta(seconds=60)
+    assert policy.delay(10**9) == timedelta(seconds=60)  # no float overflow after ~1000 attempts
+    assert policy.next_attempt(3, T0, retryable=False, unavailable=True) is None  # may have printed: a person
 
 
 def test_the_worker_thread_survives_an_unreachable_database_and_stops_on_request(tmp_path: Path) -> None:
