@@ -18,8 +18,7 @@ from inventory import stock
 from ledger import earning
 from ledger.earning import Contribution
 from pos.print_jobs import PrintJob
-from tests.e2e.conftest import Shop, log_in, scan, screenshot
-from tests.e2e.test_tablet_screens import SMALL_TARGETS, TARGETS
+from tests.e2e.conftest import SMALL_TARGETS, TARGETS, Shop, log_in, scan, screenshot
 
 OIL, RICE, SOAP = "6920244418529", "6982606870703", "6901234567892"
 NOT_SOLD_HERE = "4006381333931"  # a valid EAN-13 no product has
