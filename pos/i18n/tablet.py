@@ -315,6 +315,33 @@ MESSAGES = {
     "tablet.members.issued": ("发卡时间", "Issued"),
     "tablet.members.statement": ("积分明细", "Statement"),
     "tablet.members.statement_empty": ("暂无积分记录", "No entries yet"),
+    # A card scanned anywhere on the members pages (pos/static/memberscan.js).
+    "tablet.members.scan_hint": (
+        "在本页扫描会员卡，即可打开该会员",
+        "Scan a member card on this page to open that member",
+    ),
+    "tablet.members.scan_opening": ("{name} 的会员卡，正在打开…", "{name}'s card: opening…"),
+    "tablet.members.scan_this": ("这是 {name} 的会员卡", "This is {name}'s card"),
+    "tablet.members.scan_not_card": (
+        "{code} 不是会员卡，是商品条码",
+        "{code} is not a member card but a goods barcode",
+    ),
+    "tablet.members.scan_unknown": (
+        "未知会员卡 {card}：没有发过这张卡",
+        "Unknown card {card}: no such card was issued",
+    ),
+    "tablet.members.scan_blocked_replaced": (
+        "该卡已挂失停用：{name} 已补办新卡，请使用新卡",
+        "This card is blocked: {name} has a newer card; please use the new one",
+    ),
+    "tablet.members.scan_blocked_closed": (
+        "该卡已停用：{name} 的会员账户已注销",
+        "This card is blocked: {name}'s account is closed",
+    ),
+    "tablet.members.scan_other_shop": (
+        "这是其他网点的会员卡，本店无权查看",
+        "This is another shop's member card; this shop may not open it",
+    ),
     # Stock (入库, 盘点, 低库存).
     "tablet.stock.receive": ("扫码入库", "Receive goods"),
     "tablet.stock.stocktake": ("盘点", "Stocktake"),

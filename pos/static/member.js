@@ -1,4 +1,5 @@
-/* One member: details, cards, reissue of a lost card, the card image to print, the statement. */
+/* One member: details, cards, reissue of a lost card, the card image to print, the statement. Another member's
+   card scanned here opens that member (memberscan.js). */
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
   const user = CM.requireRole("manager", "clerk");
@@ -9,6 +10,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const manager = user.role === "manager";
   let nextBefore = null;
   let cardUrl = null;
+  CMMemberScan.attach($("member-message"), memberId);
 
   function codeLabel(code) {
     const key = "tablet.code." + code;

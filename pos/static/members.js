@@ -1,4 +1,5 @@
-/* Members: find (by card, phone, last 4 digits or name), register with the resident's consent, print card sheets. */
+/* Members: find (by card, phone, last 4 digits or name), register with the resident's consent, print card sheets.
+   A member card scanned anywhere on the page, whatever has the focus, opens that member (memberscan.js). */
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
   const user = CM.requireRole("manager", "clerk");
@@ -7,6 +8,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const $ = (id) => document.getElementById(id);
   const manager = user.role === "manager";
   document.querySelectorAll("[data-manager-only]").forEach((node) => { node.hidden = !manager; });
+  CMMemberScan.attach($("scan-message"), null);
 
   CM.tabs((name) => {
     const first = { find: "find-q", register: "reg-name", print: "sheet-household" }[name];

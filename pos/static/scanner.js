@@ -8,7 +8,11 @@
      line break in the inserted text), is a scan too; the field that had the focus is put back as it was (its text
      and caret).
    - Every scan is normalised: NFKC (full-width digits from a Chinese input method become ASCII), trimmed,
-     inner spaces removed. */
+     inner spaces removed.
+   - A page without a scan field of its own (the members pages: their fields are for people's names and phones)
+     listens the same way with `listen(onScan, { accept })`: only the page-wide recognition, and only codes
+     `accept` takes; anything else typed fast (a phone number filled in at once, then Enter) stays in its field
+     and its Enter does what it always does. */
 "use strict";
 (function () {
   const FAST_MS = 50;      // a scanner types a character every few ms; people take 100+ ms
@@ -114,17 +118,20 @@
     }
   }
 
-  function attach(field, onScan) {
+  /* `field`: the scan field, or null (see listen). `options.accept(code)`: whether a burst typed into another
+     field is a scan for this page (default: every one). */
+  function attach(field, onScan, options) {
+    const accept = (options && options.accept) || (() => true);
     let quietTimer = null;
     let fieldBurstStart = null;  // when the text now in the field began to arrive
     let lineBreakComing = false;  // inserted text with a line break in it (an input method's "\n" suffix)
 
     function emit(raw) {
       const code = normalise(raw);
-      field.value = "";
       fieldBurstStart = null;
+      if (field) field.value = "";
       if (code.length >= MIN_LENGTH) onScan(code);
-      field.focus({ preventScroll: true });
+      if (field) field.focus({ preventScroll: true });
     }
 
     function completeFromField() {
@@ -132,33 +139,36 @@
       if (field.value.trim()) emit(field.value);
     }
 
-    field.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" || event.keyCode === 13) {
-        event.preventDefault();
-        event.stopPropagation();
-        completeFromField();
-      }
-    });
-    // A single-line field turns an inserted "\n" into a space, so the line break is seen here, before it goes.
-    field.addEventListener("beforeinput", (event) => {
-      lineBreakComing = event.inputType === "insertText" && /[\r\n]/.test(event.data || "");
-    });
-    field.addEventListener("input", (event) => {
-      const lineBreak = lineBreakComing;
-      lineBreakComing = false;
-      if (lineBreak || event.inputType === "insertLineBreak" || /[\r\n]/.test(field.value)) {
-        completeFromField();
-        return;
-      }
-      clearTimeout(quietTimer);
-      const now = performance.now();
-      const text = normalise(field.value);
-      if (fieldBurstStart === null || text.length <= 1) fieldBurstStart = now;
-      // A burst of inserted text (a scan, maybe split across input events) with no Enter following: scanner fast,
-      // not a person typing on the keypad (who presses Enter), and a whole code.
-      const fast = (now - fieldBurstStart) / Math.max(1, text.length - 1) < FAST_MS;
-      if (fast && looksComplete(text)) quietTimer = setTimeout(completeFromField, QUIET_MS);
-    });
+    if (field) attachField();
+    function attachField() {
+      field.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.keyCode === 13) {
+          event.preventDefault();
+          event.stopPropagation();
+          completeFromField();
+        }
+      });
+      // A single-line field turns an inserted "\n" into a space, so the line break is seen here, before it goes.
+      field.addEventListener("beforeinput", (event) => {
+        lineBreakComing = event.inputType === "insertText" && /[\r\n]/.test(event.data || "");
+      });
+      field.addEventListener("input", (event) => {
+        const lineBreak = lineBreakComing;
+        lineBreakComing = false;
+        if (lineBreak || event.inputType === "insertLineBreak" || /[\r\n]/.test(field.value)) {
+          completeFromField();
+          return;
+        }
+        clearTimeout(quietTimer);
+        const now = performance.now();
+        const text = normalise(field.value);
+        if (fieldBurstStart === null || text.length <= 1) fieldBurstStart = now;
+        // A burst of inserted text (a scan, maybe split across input events) with no Enter following: scanner fast,
+        // not a person typing on the keypad (who presses Enter), and a whole code.
+        const fast = (now - fieldBurstStart) / Math.max(1, text.length - 1) < FAST_MS;
+        if (fast && looksComplete(text)) quietTimer = setTimeout(completeFromField, QUIET_MS);
+      });
+    }
 
     /* Scans while the focus is elsewhere (a quantity, a form field, a button, nothing): recognise the speed, take
        the characters back out of the field they landed in, and emit the scan as if it had been typed in the scan
@@ -179,7 +189,7 @@
     function complete(now) {
       const scan = pickScan(keys, now);
       keys = [];
-      if (!scan) return false;
+      if (!scan || !accept(normalise(scan.raw))) return false;
       takeBack(scan);
       emit(scan.raw);
       return true;
@@ -234,11 +244,19 @@
         complete(now);
       }
     }, true);
+    if (!field) return;
     // Whatever the clerk taps, the scan field gets the focus back (unless they tapped another input).
     document.addEventListener("click", (event) => {
       if (!event.target.closest("input, select, textarea, dialog")) field.focus({ preventScroll: true });
     });
     field.focus();
+  }
+
+  /* Scans anywhere on a page that has no scan field: recognised by speed and the Enter suffix wherever the focus
+     is (a form field, a button, nothing), taken back out of the field they landed in, and handed to onScan when
+     `options.accept(code)` takes them. The focus stays where it was. */
+  function listen(onScan, options) {
+    attach(null, onScan, options);
   }
 
   /* Camera scanning only where the browser has BarcodeDetector; otherwise the button stays hidden. */
@@ -254,5 +272,5 @@
     });
   }
 
-  window.CMScanner = { attach, attachKeypad, normalise, cameraSupported, looksComplete, pickScan };
+  window.CMScanner = { attach, listen, attachKeypad, normalise, cameraSupported, looksComplete, pickScan };
 })();

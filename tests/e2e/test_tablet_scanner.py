@@ -206,3 +206,54 @@ def test_a_word_from_an_input_method_is_not_a_scan(fields) -> None:  # type: ign
     cdp.send("Input.insertText", {"text": "欧阳小明"})
     fields.keyboard.press("Enter")
     assert state(fields, "name")[:2] == [[], "欧阳小明"]
+
+
+# ---- listen(): a page without a scan field (the members pages) ----------------------------------------------------
+
+@pytest.fixture
+def listening(page):  # type: ignore[no-untyped-def]
+    """Fields for people to type in, no scan field; only 16-digit codes are scans for this page. window.enters
+    counts the Enter keys whose default action (submitting a form) went ahead."""
+    page.set_content(FIELDS.replace("<input id=scan>", ""))
+    page.add_script_tag(path=str(SCANNER))
+    page.evaluate("window.scans = []; window.enters = 0;"
+                  "window.addEventListener('keydown', (e) => { if (e.key === 'Enter' && !e.defaultPrevented) "
+                  "window.enters += 1; });"
+                  "CMScanner.listen((code) => window.scans.push(code), { accept: (code) => /^\\d{16}$/.test(code) })")
+    return page
+
+
+def test_listen_takes_a_scan_out_of_the_field_and_leaves_the_focus(listening) -> None:  # type: ignore[no-untyped-def]
+    listening.focus("#name")
+    listening.evaluate("document.getElementById('name').setSelectionRange(3, 3)")
+    listening.keyboard.type(CARD, delay=5)
+    listening.keyboard.press("Enter")
+    assert state(listening, "name") == [[CARD], "abcdef", 3, "name"]  # the focus stays where it was
+    android_scan(listening, "８５８１２６４１３６６３３７２３")  # full-width, through an Android input method
+    assert state(listening, "name") == [[CARD, CARD], "abcdef", 3, "name"]
+    listening.evaluate("document.activeElement.blur()")
+    listening.keyboard.type(CARD, delay=5)  # nothing focused
+    listening.keyboard.press("Enter")
+    assert listening.evaluate("window.scans") == [CARD] * 3
+    assert listening.evaluate("window.enters") == 0  # no scan's Enter submitted anything
+
+
+def test_listen_leaves_alone_what_the_page_does_not_take(listening) -> None:  # type: ignore[no-untyped-def]
+    # A phone number put in at once and Enter, fast as a scan, but not a code of this page: it stays, Enter goes on.
+    listening.fill("#name", "")
+    listening.fill("#name", "13800138000")
+    listening.press("#name", "Enter")
+    assert state(listening, "name")[:2] == [[], "13800138000"]
+    # A goods code this page does not take, scanned: the same.
+    listening.fill("#name", "")
+    listening.focus("#name")
+    listening.keyboard.type(EAN, delay=5)
+    listening.keyboard.press("Enter")
+    assert state(listening, "name")[:2] == [[], EAN]
+    # A card typed by a person: what they typed.
+    listening.fill("#name", "")
+    listening.focus("#name")
+    listening.keyboard.type(CARD, delay=120)
+    listening.keyboard.press("Enter")
+    assert state(listening, "name")[:2] == [[], CARD]
+    assert listening.evaluate("window.enters") == 3
