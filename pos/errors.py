@@ -9,7 +9,7 @@ from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError
-from pos.i18n import negotiate, translate
+from pos.i18n import has, negotiate, translate
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,18 @@ def request_language() -> str:
     return negotiate(request.headers.get("Accept-Language"), preferred)
 
 
+def message_key(code: str, details: dict[str, Any] | None) -> str:
+    """`error.<code>`, or `error.<code>.<flag>` when a detail flag is true and the catalogue words that case
+    (a blocked card that was reissued: "a newer card exists")."""
+    for flag, value in (details or {}).items():
+        if value is True and has(f"error.{code}.{flag}"):
+            return f"error.{code}.{flag}"
+    return f"error.{code}"
+
+
 def error_response(code: str, status: int, details: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> Response:
-    body = {"error": {"code": code, "message": translate(f"error.{code}", request_language()),
+    body = {"error": {"code": code, "message": translate(message_key(code, details), request_language()),
                       "details": details or {}}}
     response = jsonify(body)
     response.status_code = status

@@ -35,6 +35,12 @@ def translate(key: str, lang: str = DEFAULT_LANGUAGE, **params: Any) -> str:
     return text.format(**params) if params else text
 
 
+def has(key: str) -> bool:
+    if not _CATALOG:
+        _load()
+    return key in _CATALOG
+
+
 def catalog(lang: str) -> dict[str, str]:
     """Every string in one language, for the tablet pages' JavaScript."""
     if not _CATALOG:

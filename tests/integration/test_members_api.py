@@ -172,6 +172,9 @@ def test_reissue_blocks_the_old_card_and_the_balance_stays(api: Api, uow: UnitOf
     assert blocked.status_code == 422
     error = blocked.get_json()["error"]
     assert error["code"] == "card_blocked" and error["details"] == {"replaced": True, "name": "史玉兰"}
+    assert error["message"] == "该卡已挂失停用：该会员已补办新卡，请使用新卡"  # says a newer card exists
+    english = clerk.get(f"/api/v1/cards/{old}", headers={"Accept-Language": "en"}).get_json()["error"]["message"]
+    assert english == "This card is blocked: the member has a newer card; please use it"
     assert new not in blocked.get_data(as_text=True)
     card = clerk.get(f"/api/v1/cards/{new}").get_json()
     assert (card["member_id"], card["balance"]) == (member_id, 80)
