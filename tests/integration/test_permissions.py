@@ -9,6 +9,7 @@ own copy of that database: what one case changes (a void, an approval, a closed 
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from openpyxl import load_workbook
 from werkzeug.test import TestResponse
 
 from core.db import UnitOfWork, utcnow
@@ -26,7 +28,7 @@ from tests.databases import Templates
 from tests.integration.test_checkout_api import OIL, RICE, add_goods, give_points, register_member, sale_body
 from tests.integration.test_earning_support import SHANGHAI, activity, member
 from tests.permissions import BUREAU, PUBLIC, Case, Shop, all_cases
-from tests.support import Api, password_for, seed_database
+from tests.support import STORES, Api, password_for, seed_database
 
 CASES = all_cases()
 OWN, OTHER = "DSC", "XHC"
@@ -152,7 +154,7 @@ def test_every_route_is_in_the_table() -> None:
     assert not missing, f"routes missing from tests/permissions: {sorted(missing)}"
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.rule}")
+@pytest.mark.parametrize("case", CASES, ids=str)
 def test_the_table_is_complete(case: Case) -> None:
     """Each row says what every allowed role gets, and a row naming a shop's objects is checked in both shops."""
     if not isinstance(case.expect, int):
@@ -175,7 +177,7 @@ def _expected_other(case: Case, role: str) -> int:
     return case.expected(role) if role in BUREAU else 403
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.rule}")
+@pytest.mark.parametrize("case", CASES, ids=str)
 def test_route_permissions(api: Api, shops: dict[str, Shop], case: Case) -> None:
     own, other = shops[OWN], shops[OTHER]
     if case.allowed == PUBLIC:
@@ -195,3 +197,32 @@ def test_route_permissions(api: Api, shops: dict[str, Shop], case: Case) -> None
                 wrong.append(f"{role} on {code}'s: expected {expected}, got {response.status_code} "
                              f"{response.get_data(as_text=True)[:200]}")
     assert not wrong, f"{case.method} {case.url(own)}:\n" + "\n".join(wrong)
+
+
+def _text(response: TestResponse) -> str:
+    if response.mimetype.endswith("spreadsheetml.sheet"):
+        book = load_workbook(io.BytesIO(response.get_data()), read_only=True)
+        return "\n".join(str(cell) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                         for cell in row if cell is not None)
+    return response.get_data().decode("utf-8", "replace")
+
+
+LISTINGS = [case for case in CASES
+            if case.method == "GET" and case.shop_scoped and "store={store}" in (case.path or "")]
+
+
+@pytest.mark.parametrize("case", LISTINGS, ids=str)
+def test_a_shop_user_naming_no_shop_sees_only_their_own(api: Api, shops: dict[str, Shop], case: Case) -> None:
+    """The listings and reports above, without `store=`: a shop user gets their own shop's, nothing of the other's
+    (the other shop's code, name and objects appear nowhere in the answer)."""
+    other = shops[OTHER]
+    path = re.sub(r"store=\{store\}&?", "", case.path or "").rstrip("?&")
+    traces = {"XHC", STORES[OTHER], other.member, other.card, other.sale, other.shift, other.activity,
+              other.contribution, other.donation, other.job}
+    for role, username in USERS.items():
+        if role in BUREAU or role not in case.allowed:
+            continue
+        response = api.as_(username).get(path)
+        assert response.status_code == case.expected(role), response.get_data(as_text=True)[:300]
+        seen = sorted(trace for trace in traces if trace in _text(response))
+        assert not seen, f"{role} of {OWN} on {path} sees {OTHER}'s {seen}"

@@ -16,6 +16,7 @@ shop under test — the caller's own shop first, then another shop:
 - `allowed`: the roles that pass the role check. Everyone else gets 403 (no token: 401), in both shops.
 - `expect`: the status an allowed role gets in its own shop: one status, or a dict role → status where the roles
   differ (default 200). It is asserted exactly.
+- `note`: names a second row of the same route (another body), for the test's id.
 - `shop_scoped`: a shop user (manager, clerk, coordinator, print agent) calling it on the other shop's objects gets
   403 even with an allowed role; the bureau (admin, auditor) reads every shop and gets what it gets in its own.
 """
@@ -74,6 +75,10 @@ class Case:
     body: Callable[[Shop], dict[str, Any]] | None = field(default=None, compare=False)
     shop_scoped: bool = False
     expect: Expect = field(default=200, compare=False)
+    note: str = ""  # tells apart two rows of one route (another body)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.rule}" + (f" ({self.note})" if self.note else "")
 
     def url(self, shop: Shop) -> str:
         return shop.resolve(self.path or self.rule)

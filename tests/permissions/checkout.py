@@ -18,9 +18,16 @@ def sale(shop: Shop) -> dict:
             "lines": [{"barcode": RICE, "qty": 1}]}
 
 
+def sale_to(shop: Shop) -> dict:
+    """No shop named: the caller's own, selling to the shop's member (the other shop's: refused)."""
+    return {"id": str(uuid.uuid4()), "card_number": shop.card, "lines": [{"barcode": RICE, "qty": 1}]}
+
+
 CASES = [
     Case("POST", S, SELLERS, body=sale, shop_scoped=True, expect=201),
+    Case("POST", S, SELLERS, body=sale_to, shop_scoped=True, expect=201, note="the shop's member"),
     Case("POST", f"{S}/quote", SELLERS, body=sale, shop_scoped=True),
+    Case("POST", f"{S}/quote", SELLERS, body=sale_to, shop_scoped=True, note="the shop's member"),
     Case("GET", S, READERS, path=f"{S}?store={{store}}", shop_scoped=True),
     Case("GET", f"{S}/<sale_id>", READERS, path=f"{S}/{{sale}}", shop_scoped=True),
     Case("POST", f"{S}/<sale_id>/void", MANAGER, path=f"{S}/{{sale}}/void", body=lambda shop: {"reason": "test"},
