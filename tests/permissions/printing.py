@@ -1,21 +1,23 @@
-"""Printing routes: the tablet (clerk, manager) and the shop's print agent."""
+"""Printing: the tablet (clerk, manager) and the shop's print agent. Each shop has a failed print job ({job}, a
+member card: a document, so it has a preview). A retry queues it again (a second retry leaves it queued); the agent
+may report on it."""
 
 import uuid
 
 from tests.permissions import Case
 
-NO_SUCH_JOB = "00000000-0000-4000-8000-000000000000"  # allowed roles get 404; cross-shop jobs: test_print_api.py
+TABLET = frozenset({"clerk", "manager"})
+AGENT = frozenset({"print_agent"})
+J = "/api/v1/print-jobs"
 
 CASES = [
-    Case("GET", "/api/v1/print-jobs", frozenset({"clerk", "manager", "print_agent"}),
-         path="/api/v1/print-jobs?store={store}", shop_scoped=True),
-    Case("POST", "/api/v1/print-jobs/claim", frozenset({"print_agent"}), body=lambda store: {"agent": "perm-test"}),
-    Case("POST", "/api/v1/print-jobs/<uuid:job_id>/result", frozenset({"print_agent"}),
-         path=f"/api/v1/print-jobs/{NO_SUCH_JOB}/result", body=lambda store: {"ok": True}),
-    Case("POST", "/api/v1/print-jobs/<uuid:job_id>/retry", frozenset({"clerk", "manager"}),
-         path=f"/api/v1/print-jobs/{NO_SUCH_JOB}/retry"),
-    Case("GET", "/api/v1/print-jobs/<uuid:job_id>/preview", frozenset({"clerk", "manager"}),
-         path=f"/api/v1/print-jobs/{NO_SUCH_JOB}/preview"),
-    Case("POST", "/api/v1/print-jobs/test-page", frozenset({"manager"}), body=lambda store: {"id": str(uuid.uuid4())}),
-    Case("GET", "/api/v1/printer/status", frozenset({"clerk", "manager"})),
+    Case("GET", J, frozenset({"clerk", "manager", "print_agent"}), path=f"{J}?store={{store}}", shop_scoped=True),
+    Case("POST", f"{J}/claim", AGENT, body=lambda shop: {"agent": "perm-test"}),
+    Case("POST", f"{J}/<uuid:job_id>/result", AGENT, path=f"{J}/{{job}}/result", body=lambda shop: {"ok": True},
+         shop_scoped=True),
+    Case("POST", f"{J}/<uuid:job_id>/retry", TABLET, path=f"{J}/{{job}}/retry", shop_scoped=True),
+    Case("GET", f"{J}/<uuid:job_id>/preview", TABLET, path=f"{J}/{{job}}/preview", shop_scoped=True),
+    Case("POST", f"{J}/test-page", frozenset({"manager"}), body=lambda shop: {"id": str(uuid.uuid4())},
+         expect=201),
+    Case("GET", "/api/v1/printer/status", TABLET),
 ]
