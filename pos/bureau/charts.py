@@ -29,17 +29,20 @@ def _document(width: int, height: int, title: str, body: list[str]) -> str:
             f'<rect width="{width}" height="{height}" fill="#ffffff"/>' + "".join(body) + "</svg>")
 
 
-def _nice_max(value: int) -> int:
-    """A round axis maximum at or above `value` (1, 2, 5 × a power of ten)."""
-    if value <= 0:
-        return 1
+GRID_LINES = 4  # a value axis is cut in four: each line must carry a whole, round number
+
+
+def _axis_step(value: int) -> int:
+    """The smallest round whole step (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × a power of ten) with which
+    GRID_LINES steps reach `value`: 50 → 15 (0, 15, 30, 45, 60), never a 12 or a 37 on the axis."""
+    wanted = max(1, value) / GRID_LINES
     magnitude = 1
-    while magnitude * 10 <= value:
+    while True:
+        for factor in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8):
+            step = factor * magnitude
+            if step >= wanted and step == int(step):
+                return int(step)
         magnitude *= 10
-    for step in (1, 2, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude
 
 
 def grouped_bars(title: str, categories: Sequence[str], series: Sequence[tuple[str, Sequence[int]]], *,
@@ -47,11 +50,12 @@ def grouped_bars(title: str, categories: Sequence[str], series: Sequence[tuple[s
     """Vertical bars: for each category (a month) one bar per series (issued, redeemed), with a legend."""
     left, right, top, bottom = 64, 16, 48, 44
     plot_w, plot_h = width - left - right, height - top - bottom
-    top_value = _nice_max(max([v for _, values in series for v in values] + [0]))
+    step = _axis_step(max([v for _, values in series for v in values] + [0]))
+    top_value = step * GRID_LINES
     body = [_text(left, 22, title, size=15, weight="bold")]
-    for i in range(5):
-        value = top_value * i // 4
-        y = top + plot_h - plot_h * i / 4
+    for i in range(GRID_LINES + 1):
+        value = step * i
+        y = top + plot_h - plot_h * i / GRID_LINES
         body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>')
         body.append(_text(left - 6, y + 4, f"{value:,}", size=11, anchor="end", fill=MUTED))
     n = max(1, len(categories))

@@ -54,7 +54,15 @@ def test_charts_are_well_formed_and_escape_every_text() -> None:
         assert "<script" not in svg
         assert not root.findall(".//{http://www.w3.org/2000/svg}script")
     assert "&lt;script&gt;" in charts.horizontal_bars(evil, [(evil, 1)])
-    assert charts._nice_max(0) == 1 and charts._nice_max(7) == 10 and charts._nice_max(130) == 200
+
+
+@pytest.mark.parametrize(("largest", "step"), [(0, 1), (1, 1), (4, 1), (5, 2), (7, 2), (30, 8), (50, 15),
+                                              (60, 15), (61, 20), (100, 25), (130, 40), (1_299_975, 400_000)])
+def test_the_value_axis_is_cut_into_round_whole_steps(largest: int, step: int) -> None:
+    assert charts._axis_step(largest) == step
+    svg = charts.grouped_bars("t", ["2026-01"], [("发放", [largest])])
+    labels = [f"{step * i:,}" for i in range(charts.GRID_LINES + 1)]
+    assert all(f">{label}</text>" in svg for label in labels)
 
 
 def test_checkpoint_tokens_are_read_from_a_document_or_bare_and_verified() -> None:
