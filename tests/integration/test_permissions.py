@@ -1,7 +1,6 @@
 """Every route × every role × own shop / other shop gets the status the permission table expects.
 
-The databases of this module start from their own template: the usual seed plus a small world built once per
-engine through the API and the domain layer (`build_world`), with real objects in both shops, so that a route
+The databases of this module hold the world of `tests/world.py`: real objects in both shops, so that a route
 naming a sale, a member, a card, a shift, an activity, a contribution, a print job or a user meets a real one of
 the caller's shop — and a real one of the other shop, which a shop user must be refused. Each test still gets its
 own copy of that database: what one case changes (a void, an approval, a closed shift) no other case sees.
@@ -11,117 +10,33 @@ from __future__ import annotations
 
 import io
 import re
-import uuid
 from collections.abc import Iterator
-from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from openpyxl import load_workbook
 from werkzeug.test import TestResponse
 
-from core.db import UnitOfWork, utcnow
 from pos import create_app
-from tests.conftest import TEST_SECRET
-from tests.databases import Templates
-from tests.integration.test_checkout_api import OIL, RICE, add_goods, give_points, register_member, sale_body
-from tests.integration.test_earning_support import SHANGHAI, activity, member
 from tests.permissions import BUREAU, PUBLIC, Case, Shop, all_cases
-from tests.support import STORES, Api, password_for, seed_database
+from tests.support import STORES, Api
+from tests.world import OTHER, OWN, WorldTemplates, shops_of, world_templates
 
 CASES = all_cases()
-OWN, OTHER = "DSC", "XHC"
 USERS = {"admin": "admin", "auditor": "auditor", "manager": "manager-dsc", "clerk": "clerk-dsc",
          "coordinator": "coordinator-dsc", "print_agent": "agent-dsc"}
 SKIP_RULES = {"/static/<path:filename>"}
-C = "/api/v1/contributions"
-
-
-# ---------------------------------------------------------------------------------------------- the world
-
-
-def _created(response: TestResponse, status: int = 201) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def _build_shop(api: Api, uow: UnitOfWork, store: str) -> dict[str, str | int]:
-    """One shop's objects, made as the shop's people make them."""
-    s = store.lower()
-    clerk, manager, coordinator = (api.as_(f"{who}-{s}") for who in ("clerk", "manager", "coordinator"))
-    add_goods(api, store)
-    shopper = register_member(api, store, name="权限测试")
-    give_points(uow, shopper["member_id"], 1000)
-    card = shopper["card_number"]
-
-    # The first print job of the shop: the card, claimed by the shop's agent and failed for good.
-    job = _created(clerk.post(f"/api/v1/members/{shopper['member_id']}/card/print"))["job_id"]
-    claimed = _created(api.as_(f"agent-{s}").post("/api/v1/print-jobs/claim", json={}), 200)["job"]
-    assert claimed["job_id"] == job, claimed
-    _created(api.as_(f"agent-{s}").post(f"/api/v1/print-jobs/{job}/result",
-                                       json={"ok": False, "error": "paper out", "retryable": False}), 200)
-
-    sale = _created(clerk.post("/api/v1/sales", json=sale_body(card, [(RICE, 1)])))
-    _created(manager.post("/api/v1/sales", json=sale_body(card, [(OIL, 1)])))  # the manager's shift is open too
-    started = (utcnow() - timedelta(hours=2)).astimezone(SHANGHAI)
-    hours = _created(coordinator.post(C, json={"id": str(uuid.uuid4()), "kind": "volunteer_hours",
-                                               "card_number": card, "minutes": 60}))
-    donation = _created(coordinator.post(C, json={"id": str(uuid.uuid4()), "kind": "donation_cash",
-                                                  "card_number": card, "amount_fen": 2000}))
-    assert (hours["status"], donation["status"]) == ("pending", "pending")
-    user = _created(manager.post("/api/v1/users", json={"username": f"perm-clerk-{s}", "role": "clerk",
-                                                        "password": password_for("perm"), "store": store}))
-    return {"store": store, "member": shopper["member_id"], "card": card, "sale": sale["sale_id"],
-            "shift": sale["shift_id"], "activity": str(activity(uow, store, starts_at=started)),
-            "contribution": hours["contribution_id"], "donation": donation["contribution_id"], "job": job,
-            "user": user["id"]}
-
-
-def build_world(url: str, workdir: Path) -> dict[str, dict[str, str | int]]:
-    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": TEST_SECRET,
-                      "BUREAU_KEY_FILE": str(workdir / "bureau-key.pem")})
-    try:
-        api = Api(app, app.test_client())
-        uow = UnitOfWork(app.extensions["creditmart.db"].session_factory)
-        return {store: _build_shop(api, uow, store) for store in (OWN, OTHER)}
-    finally:
-        app.extensions["creditmart.db"].engine.dispose()  # a PostgreSQL template takes no open connections
-
-
-class WorldTemplates(Templates):
-    """The seeded templates with the world added; `worlds[engine]` holds its objects' ids."""
-
-    def __init__(self, workdir: Path) -> None:
-        super().__init__(workdir, self._seed)
-        self.worlds: dict[str, dict[str, dict[str, str | int]]] = {}
-
-    def _seed(self, url: str) -> None:
-        seed_database(url)
-        self.worlds[_engine(url)] = build_world(url, self.workdir)
-
-
-def _engine(url: str) -> str:
-    return "sqlite" if url.startswith("sqlite") else "postgres"
 
 
 @pytest.fixture(scope="module")
 def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorldTemplates]:
-    """Overrides the conftest's: this module's databases are cloned from the seed with the world."""
-    t = WorldTemplates(tmp_path_factory.mktemp("permission-world"))
-    yield t
-    t.close()
+    """Overrides the conftest's: this module's databases hold the world."""
+    yield from world_templates(tmp_path_factory)
 
 
 @pytest.fixture
 def shops(templates: WorldTemplates, db_url: str, app: Flask) -> dict[str, Shop]:
-    uow = UnitOfWork(app.extensions["creditmart.db"].session_factory)
-
-    def fresh_card(store: str) -> str:
-        return member(uow, store, name="新会员")[1]
-
-    return {store: Shop(**objects, fresh_card=lambda store=store: fresh_card(store))  # type: ignore[arg-type]
-            for store, objects in templates.worlds[_engine(db_url)].items()}
+    return shops_of(templates, db_url, app)
 
 
 def test_the_world_is_what_the_table_names(shops: dict[str, Shop], api: Api) -> None:
