@@ -275,21 +275,26 @@ def claim_next(session: Session, *, worker: str, now: datetime, store_id: int | 
     return session.get(PrintJob, candidate, populate_existing=True)
 
 
-def record_success(session: Session, job_id: uuid.UUID, now: datetime) -> PrintJob:
-    """Printed. A late success still counts when the job was meanwhile failed as interrupted."""
+def record_success(session: Session, job_id: uuid.UUID, now: datetime, *, sent: bytes | None = None) -> PrintJob:
+    """Printed. A late success still counts when the job was meanwhile failed as interrupted. `sent`: the bytes a
+    document was rendered to, kept in `payload` in this same transaction (see `claim_rendered`)."""
     job = get_job(session, job_id)
     if job.status != "printed":
         job.status, job.printed_at, job.updated_at = "printed", now, now
+        if sent is not None:
+            job.payload = sent
         session.flush()
     return job
 
 
 def record_failure(session: Session, job_id: uuid.UUID, error: str, now: datetime,
-                   retry_at: datetime | None) -> PrintJob:
-    """Not printed: queued again from `retry_at`, or failed when there is no retry."""
+                   retry_at: datetime | None, *, sent: bytes | None = None) -> PrintJob:
+    """Not printed: queued again from `retry_at`, or failed when there is no retry. `sent` as for success."""
     job = get_job(session, job_id)
     if job.status != "printing":
         raise PrintJobConflict("the job is not being printed", status=job.status)
+    if sent is not None:
+        job.payload = sent
     job.last_error = error[:500]
     job.updated_at = now
     if retry_at is None:
@@ -397,10 +402,15 @@ def store_code(session: Session, store_id: int) -> str:
 
 
 def claim_rendered(uow: UnitOfWork, settings: PrintSettings, *, worker: str, now: datetime,
-                   store_id: int | None = None, printer: str | None = None) -> tuple[PrintJob, bytes] | None:
+                   store_id: int | None = None, printer: str | None = None,
+                   keep: bool = True) -> tuple[PrintJob, bytes] | None:
     """Claims the next due job in its own transaction, then renders it for `settings` outside any transaction (so
     rendering holds no lock). Returns the job (detached) and its bytes, or None when nothing is due. A document
-    that cannot be rendered fails its own job, and the next one is claimed."""
+    that cannot be rendered fails its own job, and the next one is claimed.
+
+    `keep`: store the rendered bytes in `payload` now, in a transaction of their own (a print agent reports its
+    outcome over HTTP later). The embedded worker passes False and keeps them with the outcome instead, which
+    spares every receipt a write transaction (and its fsync) beside the sales."""
     while True:
         def work(session: Session) -> PrintJob | None:
             job = claim_next(session, worker=worker, now=now, store_id=store_id, printer=printer)
@@ -418,7 +428,7 @@ def claim_rendered(uow: UnitOfWork, settings: PrintSettings, *, worker: str, now
             error = f"the document cannot be rendered: {short_error(exc)}"
             uow.run(lambda s, job_id=job.id, error=error: record_failure(s, job_id, error, now, None))
             continue
-        if job.document is not None:  # keep what goes to the printer (the last attempt's bytes)
+        if keep and job.document is not None:  # keep what goes to the printer (the last attempt's bytes)
             uow.run(lambda s, job_id=job.id, payload=payload: keep_payload(s, job_id, payload))
             job.payload = payload
         return job, payload
@@ -443,24 +453,35 @@ class DatabaseJobStore:
         self.settings = settings or print_settings()  # the paper and options documents are rendered for
         self.store_id = store_id
         self.printer = printer
+        self._rendered: set[str] = set()  # claimed jobs made from a document: their bytes are kept at the outcome
 
     def claim(self, worker: str, now: datetime) -> Job | None:
         if not self.uow.read(lambda s: has_work(s, now, store_id=self.store_id, printer=self.printer)):
             return None
         claimed = claim_rendered(self.uow, self.settings, worker=worker, now=now, store_id=self.store_id,
-                                 printer=self.printer)
+                                 printer=self.printer, keep=False)
         if claimed is None:
             return None
         job, payload = claimed
+        if job.document is not None:
+            self._rendered.add(str(job.id))
         return Job(id=str(job.id), kind=job.kind, payload=payload, attempts=job.attempts, ref=job.ref)
 
+    def _sent(self, job: Job) -> bytes | None:
+        if job.id in self._rendered:
+            self._rendered.discard(job.id)
+            return job.payload
+        return None
+
     def succeeded(self, job: Job, now: datetime) -> None:
-        self.uow.run(lambda s: record_success(s, uuid.UUID(job.id), now))
+        sent = self._sent(job)
+        self.uow.run(lambda s: record_success(s, uuid.UUID(job.id), now, sent=sent))
 
     def failed(self, job: Job, error: str, now: datetime, retry_at: datetime | None, *,
                unavailable: bool = False) -> None:
+        sent = self._sent(job)
         try:
-            self.uow.run(lambda s: record_failure(s, uuid.UUID(job.id), error, now, retry_at))
+            self.uow.run(lambda s: record_failure(s, uuid.UUID(job.id), error, now, retry_at, sent=sent))
         except PrintJobConflict:  # the lease ran out meanwhile and the job was already failed as interrupted
             log.warning("print job %s: failure reported after its lease ran out: %s", job.id, error)
 
