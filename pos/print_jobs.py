@@ -276,15 +276,21 @@ def claim_next(session: Session, *, worker: str, now: datetime, store_id: int | 
 
 
 def record_success(session: Session, job_id: uuid.UUID, now: datetime, *, sent: bytes | None = None) -> PrintJob:
-    """Printed. A late success still counts when the job was meanwhile failed as interrupted. `sent`: the bytes a
-    document was rendered to, kept in `payload` in this same transaction (see `claim_rendered`)."""
+    """Printed. A late success still counts when the job was meanwhile failed as interrupted. `sent`: the bytes
+    that went to the printer, kept in this same transaction (see `_keep_sent`)."""
     job = get_job(session, job_id)
     if job.status != "printed":
         job.status, job.printed_at, job.updated_at = "printed", now, now
-        if sent is not None:
-            job.payload = sent
+        _keep_sent(job, sent)
         session.flush()
     return job
+
+
+def _keep_sent(job: PrintJob, sent: bytes | None) -> None:
+    """A job made from a document keeps in `payload` what it was last rendered to (a job queued as bytes already
+    holds them)."""
+    if sent is not None and job.document is not None:
+        job.payload = sent
 
 
 def record_failure(session: Session, job_id: uuid.UUID, error: str, now: datetime,
@@ -293,8 +299,7 @@ def record_failure(session: Session, job_id: uuid.UUID, error: str, now: datetim
     job = get_job(session, job_id)
     if job.status != "printing":
         raise PrintJobConflict("the job is not being printed", status=job.status)
-    if sent is not None:
-        job.payload = sent
+    _keep_sent(job, sent)
     job.last_error = error[:500]
     job.updated_at = now
     if retry_at is None:
@@ -453,7 +458,6 @@ class DatabaseJobStore:
         self.settings = settings or print_settings()  # the paper and options documents are rendered for
         self.store_id = store_id
         self.printer = printer
-        self._rendered: set[str] = set()  # claimed jobs made from a document: their bytes are kept at the outcome
 
     def claim(self, worker: str, now: datetime) -> Job | None:
         if not self.uow.read(lambda s: has_work(s, now, store_id=self.store_id, printer=self.printer)):
@@ -463,25 +467,15 @@ class DatabaseJobStore:
         if claimed is None:
             return None
         job, payload = claimed
-        if job.document is not None:
-            self._rendered.add(str(job.id))
         return Job(id=str(job.id), kind=job.kind, payload=payload, attempts=job.attempts, ref=job.ref)
 
-    def _sent(self, job: Job) -> bytes | None:
-        if job.id in self._rendered:
-            self._rendered.discard(job.id)
-            return job.payload
-        return None
-
     def succeeded(self, job: Job, now: datetime) -> None:
-        sent = self._sent(job)
-        self.uow.run(lambda s: record_success(s, uuid.UUID(job.id), now, sent=sent))
+        self.uow.run(lambda s: record_success(s, uuid.UUID(job.id), now, sent=job.payload))
 
     def failed(self, job: Job, error: str, now: datetime, retry_at: datetime | None, *,
                unavailable: bool = False) -> None:
-        sent = self._sent(job)
         try:
-            self.uow.run(lambda s: record_failure(s, uuid.UUID(job.id), error, now, retry_at, sent=sent))
+            self.uow.run(lambda s: record_failure(s, uuid.UUID(job.id), error, now, retry_at, sent=job.payload))
         except PrintJobConflict:  # the lease ran out meanwhile and the job was already failed as interrupted
             log.warning("print job %s: failure reported after its lease ran out: %s", job.id, error)
 

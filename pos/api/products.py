@@ -160,6 +160,6 @@ def label_png(barcode: str):
 @endpoint(roles=("manager", "clerk"), body=LabelPrintIn,
           summary="Send the shelf label (name, points price, barcode) to the shop's receipt printer")
 def label_print(barcode: str, body: LabelPrintIn):
-    principal = current_principal()
+    store = shop_for(body.store)  # the named shop (403 unless it is the caller's) or their own, before any lookup
     return db.unit_of_work().run(lambda session: printing.print_shelf_label(
-        session, principal, barcode, store_code=body.store, copies=body.copies)), 201
+        session, store, barcode, copies=body.copies)), 201

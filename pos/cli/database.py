@@ -5,12 +5,8 @@ from pathlib import Path
 import click
 from alembic.util import CommandError
 
-from pos import config as config_module
 from pos import migrate
-
-
-def database_url() -> str:
-    return config_module.database_url()
+from pos.config import database_url
 
 
 @click.group("db")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.db import make_engine, make_session_factory
 from ledger import Report, check_export, journal_length, snapshot_session, verify, write_export
 from ledger.errors import UnknownTransfer
-from pos.cli.database import database_url
+from pos.config import database_url
 from pos.i18n import negotiate, translate
 
 

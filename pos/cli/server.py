@@ -7,8 +7,8 @@ import click
 
 from pos import migrate
 from pos.cli.context import make_app, unit_of_work
-from pos.cli.database import database_url, ensure_sqlite_dir
-from pos.config import ConfigError
+from pos.cli.database import ensure_sqlite_dir
+from pos.config import ConfigError, database_url
 
 
 def serve_app(app, host: str, port: int, threads: int) -> None:  # type: ignore[no-untyped-def]

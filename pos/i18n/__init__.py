@@ -16,19 +16,20 @@ DEFAULT_LANGUAGE = "zh-CN"
 _CATALOG: dict[str, tuple[str, str]] = {}
 
 
-def _load() -> None:
-    for info in pkgutil.iter_modules(__path__):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        for key, pair in module.MESSAGES.items():
-            if key in _CATALOG:
-                raise RuntimeError(f"translation key {key!r} defined twice")
-            _CATALOG[key] = pair
+def _entries() -> dict[str, tuple[str, str]]:
+    """Every key's (zh, en), merged from the modules here on first use."""
+    if not _CATALOG:
+        for info in pkgutil.iter_modules(__path__):
+            module = importlib.import_module(f"{__name__}.{info.name}")
+            for key, pair in module.MESSAGES.items():
+                if key in _CATALOG:
+                    raise RuntimeError(f"translation key {key!r} defined twice")
+                _CATALOG[key] = pair
+    return _CATALOG
 
 
 def translate(key: str, lang: str = DEFAULT_LANGUAGE, **params: Any) -> str:
-    if not _CATALOG:
-        _load()
-    pair = _CATALOG.get(key)
+    pair = _entries().get(key)
     if pair is None:
         return key
     text = pair[1] if lang == "en" else pair[0]
@@ -36,17 +37,13 @@ def translate(key: str, lang: str = DEFAULT_LANGUAGE, **params: Any) -> str:
 
 
 def has(key: str) -> bool:
-    if not _CATALOG:
-        _load()
-    return key in _CATALOG
+    return key in _entries()
 
 
 def catalog(lang: str) -> dict[str, str]:
     """Every string in one language, for the tablet pages' JavaScript."""
-    if not _CATALOG:
-        _load()
     index = 1 if lang == "en" else 0
-    return {key: pair[index] for key, pair in _CATALOG.items()}
+    return {key: pair[index] for key, pair in _entries().items()}
 
 
 def negotiate(accept_language: str | None, preferred: str | None = None) -> str:

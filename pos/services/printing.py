@@ -1,7 +1,8 @@
 """Sending a shelf label or a member card to the shop's receipt printer (小票机).
 
-Each use case runs inside the caller's unit of work: it checks who may print for which shop, builds the document
-from the records as they are now and enqueues it (`pos.print_jobs.enqueue_document`), so the jobs commit together
+Each use case runs inside the caller's unit of work for a shop the caller may print for (a label's shop is checked
+by the handler, as every shop-named route is; a card's shop is the member's), builds the document from the records
+as they are now and enqueues it (`pos.print_jobs.enqueue_document`), so the jobs commit together
 or not at all. The worker renders them for its printer when it claims them, as it does receipts.
 """
 
@@ -12,8 +13,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from core.errors import Forbidden, NotFound
-from core.stores import Store, get_store_by_code
+from core.errors import NotFound
+from core.stores import Store
 from inventory.barcodes import validate_product_code
 from inventory.products import find_product
 from ledger.members import active_card, member_info
@@ -24,32 +25,17 @@ from printers.documents import MemberCard, ShelfLabel
 MAX_LABEL_COPIES = 50
 
 
-def _shop(session: Session, principal: Principal, store_code: str | None) -> Store:
-    """The named shop (403 unless it is the caller's), or the caller's own. Checked before anything is looked up,
-    so another shop's user learns nothing about the catalogue or members from the answer."""
-    if store_code is None:
-        if principal.store_id is None:
-            raise Forbidden("a shop's user is needed", role=principal.role)
-        store = session.get(Store, principal.store_id)
-        assert store is not None
-    else:
-        store = get_store_by_code(session, store_code)
-    principal.require_store(store.id)
-    return store
-
-
 def _answer(jobs: list[PrintJob], **about: Any) -> dict[str, Any]:
     """As a reprint answers (job_id, kind, status), with every job when there are several copies."""
     return {**about, "job_id": str(jobs[0].id), "kind": jobs[0].kind, "status": jobs[0].status,
             "jobs": [{"job_id": str(job.id), "status": job.status} for job in jobs]}
 
 
-def print_shelf_label(session: Session, principal: Principal, barcode: str, *, store_code: str | None = None,
-                      copies: int = 1) -> dict[str, Any]:
-    """`copies` shelf labels of the product (name, points price, barcode) for the shop's printer, one job each."""
+def print_shelf_label(session: Session, store: Store, barcode: str, *, copies: int = 1) -> dict[str, Any]:
+    """`copies` shelf labels of the product (name, points price, barcode) for the printer of `store` (a shop the
+    caller was checked to work in), one job each."""
     if not 1 <= copies <= MAX_LABEL_COPIES:
         raise ValueError(f"copies must be 1..{MAX_LABEL_COPIES}")
-    store = _shop(session, principal, store_code)
     product = find_product(session, barcode)
     if product is None:
         raise NotFound("no product with this barcode", barcode=validate_product_code(barcode))

@@ -14,7 +14,6 @@ document.addEventListener("DOMContentLoaded", () => {
   const { el, t } = CM;
   const $ = (id) => document.getElementById(id);
   const CURRENT = "cm.checkin.activity." + user.store;
-  const CARD = /^[1-9]\d{15}$/;
   const scan = $("scan");
   let activity = null;       // GET /activities/{id}, with its attendance
   let busy = false;
@@ -159,7 +158,7 @@ document.addEventListener("DOMContentLoaded", () => {
   async function onScan(code) {
     if (!activity) { message(t("tablet.checkin.choose_first"), "warn"); return; }
     if (busy || bulkBusy) { message(t("tablet.counter.wait"), "warn"); return; }
-    if (!CARD.test(code)) { message(t("tablet.checkin.not_card"), "error"); return; }
+    if (!CMScanner.isCard(code)) { message(t("tablet.checkin.not_card"), "error"); return; }
     if (mode === "bulk") { await addBulk(code); return; }
     const here = activity.attendance.find((a) => a.present && a.card_number === code);
     await record(code, here ? "out" : "in");

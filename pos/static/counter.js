@@ -13,7 +13,6 @@ document.addEventListener("DOMContentLoaded", () => {
   const CART = "cm.counter.cart";
   const LAST = "cm.counter.last";
   const SALE = "sale";
-  const CARD = /^[1-9]\d{15}$/;  // member cards: 16 digits (ledger/cards.py); goods codes have 8, 12, 13 or 14
   const scan = $("scan");
 
   let cart = JSON.parse(sessionStorage.getItem(CART) || "null") || { member: null, lines: [] };
@@ -31,7 +30,7 @@ document.addEventListener("DOMContentLoaded", () => {
   /* ---- scanning ---------------------------------------------------------------------------------------- */
   async function onScan(code) {
     if (busy) { message(t("tablet.counter.wait"), "warn"); return; }
-    if (CARD.test(code)) await scanCard(code);
+    if (CMScanner.isCard(code)) await scanCard(code);
     else await scanGoods(code);
     focusScan();
   }

@@ -13,7 +13,6 @@ document.addEventListener("DOMContentLoaded", () => {
   if (!user) return;
   const { el, t } = CM;
   const $ = (id) => document.getElementById(id);
-  const CARD = /^[1-9]\d{15}$/;       // member cards: 16 digits; goods codes have 8, 12, 13 or 14
   const SEND = "contribution";        // CM.sendOnce's key for the record being sent
   const STATE = "cm.donations.state";
   const RECORDED = "cm.donations.recorded";
@@ -142,7 +141,7 @@ document.addEventListener("DOMContentLoaded", () => {
   async function onScan(code) {
     syncFields();  // a scan while a field had the focus: its characters were taken back out of it
     if (busy) { message(t("tablet.counter.wait"), "warn"); return; }
-    if (CARD.test(code)) await scanCard(code);
+    if (CMScanner.isCard(code)) await scanCard(code);
     else {
       if (tab !== "goods") location.hash = "#goods";
       await scanGoods(code);

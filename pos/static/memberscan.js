@@ -7,12 +7,10 @@
    a refusal says why: blocked because a newer card exists (or the account is closed), unknown, another shop's. */
 "use strict";
 (function () {
-  const CARD = /^[1-9]\d{15}$/;  // member cards: 16 digits (ledger/cards.py); goods codes have 8, 12, 13 or 14
-
   /* Which fast bursts are scans here: card numbers (a wrong check digit too: the server says it is unknown) and
      whole goods codes (to say that they are not a member card). */
   function accept(code) {
-    return CARD.test(code) || CMScanner.looksComplete(code);
+    return CMScanner.isCard(code) || CMScanner.looksComplete(code);
   }
 
   function refusal(answer, code) {
@@ -37,7 +35,7 @@
     let looking = null;  // the card being looked up: the same card scanned twice meanwhile is one look-up
 
     async function onScan(code) {
-      if (!CARD.test(code)) { say(t("tablet.members.scan_not_card", { code }), "error"); return; }
+      if (!CMScanner.isCard(code)) { say(t("tablet.members.scan_not_card", { code }), "error"); return; }
       if (looking === code) return;
       looking = code;
       say(t("common.loading"), "muted");

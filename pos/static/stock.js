@@ -28,7 +28,7 @@ document.addEventListener("DOMContentLoaded", () => {
   /* ---- scanning ---------------------------------------------------------------------------------------- */
   CMScanner.attach(scan, async (code) => {
     if (tab === "low") return;
-    if (/^[1-9]\d{15}$/.test(code)) { message(t("tablet.stock.is_card"), "warn"); return; }
+    if (CMScanner.isCard(code)) { message(t("tablet.stock.is_card"), "warn"); return; }
     const answer = await CM.api("GET", "/products/" + encodeURIComponent(code));
     if (answer.status === 404 && tab === "receive") { askNewProduct(code); return; }
     if (!answer.ok) { message(`${code}: ${CM.errorText(answer)}`, "error"); return; }
