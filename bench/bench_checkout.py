@@ -10,7 +10,10 @@ Phases, all in one run against the same server:
 3. the same with `--clients` clients in a closed loop: each sends its next sale as soon as the last is answered —
    latency at saturation, and the throughput compared with healthz's;
 4. the same sales paced: each client sends a sale every `--interval` ms on average (Poisson arrivals) — latency
-   when the server is busy but not saturated.
+   when the server is busy but not saturated;
+5. the floor, on the same database through the same server (bench/floor_server.py): the same bodies sent to a
+   route that does only a sale's fixed part (token, the account read, schema, the exactly-once record in one
+   durable write transaction), 8 clients closed loop — what any sale costs before the checkout itself.
 Target (issue 7): p50 < 15 ms and p99 < 50 ms with 8 concurrent clients; `checkout_p50_ms`/`checkout_p99_ms` are
 the closed loop's (the strict reading). Also printed: the server's CPU time per request (from /proc) and the load
 average, since the machine may be shared.
@@ -34,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.floor_server import FLOOR_PATH  # noqa: E402
 from core.db import UnitOfWork, make_engine, make_session_factory  # noqa: E402
 from core.stores import create_store  # noqa: E402
 from inventory import products, stock  # noqa: E402
@@ -89,12 +93,16 @@ def prepare(url: str, clerks: int) -> list[str]:
 
 
 class Server:
-    def __init__(self, url: str, port: int, printer: str, threads: int) -> None:
+    """`creditmart serve` in a subprocess; with `floor`, bench/floor_server.py instead (the same app and server,
+    plus the benchmark's floor route)."""
+
+    def __init__(self, url: str, port: int, printer: str, threads: int, *, floor: bool = False) -> None:
         env = dict(os.environ, CREDITMART_DATABASE_URL=url, CREDITMART_SECRET_KEY=SECRET, CREDITMART_PRINTER=printer,
                    CREDITMART_CHECKPOINT_HOURS="0")  # no journal verification running beside the sales
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from pos.cli import main; main()", "serve", "--port", str(port),
-             "--threads", str(threads)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        command = ([sys.executable, str(Path(__file__).with_name("floor_server.py"))] if floor
+                   else [sys.executable, "-c", "from pos.cli import main; main()", "serve"])
+        self.process = subprocess.Popen(command + ["--port", str(port), "--threads", str(threads)], env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.port = port
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -235,13 +243,16 @@ def main() -> None:
             def health(conn: http.client.HTTPConnection, client: int, rng: random.Random) -> int:
                 return request(conn, "GET", "/healthz")[0]
 
-            def sale(conn: http.client.HTTPConnection, client: int, rng: random.Random) -> int:
+            def sale_request(conn: http.client.HTTPConnection, client: int, rng: random.Random, path: str) -> int:
                 lines = [{"barcode": code, "qty": rng.randint(1, 3)} for code in rng.sample(codes, 3)]
                 body = {"id": str(uuid.uuid4()), "card_number": rng.choice(cards), "lines": lines}
-                status, answer = request(conn, "POST", "/api/v1/sales", body, tokens[client])
+                status, answer = request(conn, "POST", path, body, tokens[client])
                 if status != 201:
-                    print("sale refused:", status, answer, file=sys.stderr)
+                    print("refused:", path, status, answer, file=sys.stderr)
                 return status
+
+            def sale(conn: http.client.HTTPConnection, client: int, rng: random.Random) -> int:
+                return sale_request(conn, client, rng, "/api/v1/sales")
 
             Phase(server, args.clients, 1.5, sale)  # warm up: code paths, caches, the shifts opened
             Phase(server, args.clients, 1.0, health)
@@ -253,10 +264,21 @@ def main() -> None:
             verify_status = request(server.connection(), "GET", "/healthz")[0]
         finally:
             server.stop()
+        # The floor: the same server and database, a route that does only what every sale does before and around
+        # the checkout (token, account read, schema, the exactly-once record in a durable write transaction).
+        server = Server(url, free_port(), args.printer, args.threads, floor=True)
+        try:
+            def floor(conn: http.client.HTTPConnection, client: int, rng: random.Random) -> int:
+                return sale_request(conn, client, rng, FLOOR_PATH)
+
+            Phase(server, args.clients, 1.0, floor)
+            floor_closed = Phase(server, args.clients, args.seconds, floor)
+        finally:
+            server.stop()
 
     assert verify_status == 200
     failures: dict[int, int] = {}
-    for phase in [closed, alone, *(p for _, p in paced)]:
+    for phase in [closed, alone, floor_closed, *(p for _, p in paced)]:
         for status, n in phase.errors.items():
             failures[status] = failures.get(status, 0) + n
     rows = [
@@ -264,6 +286,7 @@ def main() -> None:
         ("sale (3 lines), 1 client", alone),
         (f"sale (3 lines), {args.clients} clients closed loop", closed),
         *((f"sale, {args.clients} clients, 1 per {interval:g} ms each", phase) for interval, phase in paced),
+        (f"floor (auth+schema+once), {args.clients} closed", floor_closed),
     ]
     print(f"waitress {args.threads} threads, SQLite file (WAL, synchronous=FULL), printer {args.printer}, "
           f"{os.cpu_count()} CPUs; refused sales: {failures or 'none'}")
@@ -274,7 +297,8 @@ def main() -> None:
               f"{phase.pct(99):8.2f} {max(phase.latencies):8.2f} {phase.cpu_ms:10.2f} "
               f"{phase.load[0]:5.2f}→{phase.load[1]:<5.2f}")
     print("closed loop: each client sends its next sale when the last is answered (the issue's target, p50 < 15 ms "
-          "and p99 < 50 ms, read strictly); paced: Poisson arrivals at the stated mean interval per client.")
+          "and p99 < 50 ms, read strictly); paced: Poisson arrivals at the stated mean interval per client; floor: "
+          "the same body through the sale's decorator and exactly-once record, nothing else (bench/floor_server.py).")
     figures = [
         ("checkout_p50_ms", closed.pct(50), "ms"), ("checkout_p99_ms", closed.pct(99), "ms"),
         ("checkout_rps", closed.rps, "req/s"), ("healthz_rps", healthz.rps, "req/s"),
@@ -284,6 +308,8 @@ def main() -> None:
     for interval, phase in paced:
         figures += [(f"checkout_paced_{interval:g}ms_p50_ms", phase.pct(50), "ms"),
                     (f"checkout_paced_{interval:g}ms_p99_ms", phase.pct(99), "ms")]
+    figures += [("floor_p50_ms", floor_closed.pct(50), "ms"), ("floor_p99_ms", floor_closed.pct(99), "ms"),
+                ("floor_rps", floor_closed.rps, "req/s"), ("floor_server_cpu_ms", floor_closed.cpu_ms, "ms/req")]
     figures += [("checkout_server_cpu_ms", closed.cpu_ms, "ms/req"),
                 ("healthz_server_cpu_ms", healthz.cpu_ms, "ms/req"), ("load_average_1m", os.getloadavg()[0], "load")]
     for name, value, unit in figures:
