@@ -13,7 +13,7 @@ Phases, all in one run against the same server:
    when the server is busy but not saturated;
 5. the floor, on the same database through the same server (bench/floor_server.py): the same bodies sent to a
    route that does only a sale's fixed part (token, the account read, schema, the exactly-once record in one
-   durable write transaction), 8 clients closed loop — what any sale costs before the checkout itself.
+   durable write transaction), `--clients` clients closed loop — what any sale costs before the checkout itself.
 Target (issue 7): p50 < 15 ms and p99 < 50 ms with 8 concurrent clients; `checkout_p50_ms`/`checkout_p99_ms` are
 the closed loop's (the strict reading). Also printed: the server's CPU time per request (from /proc) and the load
 average, since the machine may be shared.
